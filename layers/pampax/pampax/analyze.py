@@ -1,0 +1,156 @@
+"""Turn one file's bytes into rows: language, symbols, edges, test links and FTS-ready chunks.
+
+Runs in parser worker processes, so it takes plain values and returns a picklable record; nothing
+here touches the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from . import parse
+from .chunk import chunk_file
+from .languages import language_for
+from .parse import Edge, Symbol
+from .terms import expand_parts, split_identifier
+
+# Bytes sniffed for NUL to call a file binary, as git does.
+_SNIFF_BYTES = 8192
+# A minified file has a very long line *and* long lines on average; one long literal is not enough.
+_MINIFIED_MEAN_LINE = 200
+
+_TEST_FILE = re.compile(
+    r"(^|/)(tests?|__tests__|spec)/|(^|/)test_[^/]*\.py$|_test\.(py|go)$|\.(test|spec)\.[cm]?[jt]sx?$|Tests?\.java$"
+)
+_TEST_NAME = re.compile(r"^(test_?|Test)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    start_line: int
+    end_line: int
+    symbol_index: int | None  # index into FileRecord.symbols
+    kind: str
+    names: str  # space-separated qualnames
+    text: str
+    parts: str  # FTS ``parts`` column: identifier parts and joined forms
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    path: str
+    lang: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    lines: int
+    is_test: bool
+    symbols: tuple[Symbol, ...]
+    edges: tuple[Edge, ...]
+    test_targets: tuple[tuple[int | None, str, str], ...]  # (symbol index or None, target name, via)
+    chunks: tuple[ChunkRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    path: str
+    reason: str  # binary | too_large | minified | unreadable
+
+
+def is_test_path(path: str) -> bool:
+    """Return whether ``path`` is a test file by the usual conventions of the supported languages."""
+    return bool(_TEST_FILE.search(path))
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def analyze_file(path: str, data: bytes, mtime_ns: int, minified_line_chars: int) -> FileRecord | Skipped:
+    """Return the rows of one file, or why it was skipped."""
+    if b"\0" in data[:_SNIFF_BYTES] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return Skipped(path, "binary")
+    text = decode(data)
+    lines = text.splitlines()
+    if lines and max(map(len, lines)) >= minified_line_chars and len(text) / len(lines) >= _MINIFIED_MEAN_LINE:
+        return Skipped(path, "minified")
+    lang = language_for(path) or "text"
+    parsed = parse.parse(data, lang) if parse.supports(lang) else parse.ParsedFile((), ())
+    is_test = is_test_path(path)
+    chunks = tuple(_chunk_rows(lines, parsed.symbols, lang))
+    return FileRecord(
+        path=path, lang=lang, sha256=sha256_of(data), size=len(data), mtime_ns=mtime_ns, lines=len(lines),
+        is_test=is_test, symbols=parsed.symbols, edges=parsed.edges,
+        test_targets=_test_targets(parsed) if is_test else (), chunks=chunks,
+    )
+
+
+def decode(data: bytes) -> str:
+    """Return ``data`` as text: UTF-8 (BOM optional), UTF-16 with a BOM, else Latin-1, which never fails."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def path_terms(path: str) -> str:
+    """Return the FTS ``path`` column text: path components and their identifier parts."""
+    pieces = re.split(r"[/.\-]", path)
+    return " ".join(pieces + [p for piece in pieces for p in split_identifier(piece)])
+
+
+def _chunk_rows(lines: list[str], symbols: tuple[Symbol, ...], lang: str):
+    index_of = {id(s): i for i, s in enumerate(symbols)}
+    default_kind = "module" if parse.supports(lang) else "text"
+    for chunk in chunk_file(len(lines), symbols):
+        text = "\n".join(lines[chunk.start_line - 1:chunk.end_line])
+        if not text.strip():
+            continue
+        symbol = chunk.symbol
+        yield ChunkRow(
+            start_line=chunk.start_line, end_line=chunk.end_line,
+            symbol_index=index_of[id(symbol)] if symbol else None,
+            kind=symbol.kind if symbol else default_kind,
+            names=" ".join(chunk.names), text=text, parts=expand_parts(" ".join(chunk.names) + "\n" + text),
+        )
+
+
+def _test_targets(parsed: parse.ParsedFile) -> tuple[tuple[int | None, str, str], ...]:
+    """Return what a test file exercises: names it imports, and names its test functions spell out.
+
+    ``test_get_object_or_404_raises`` yields ``get_object_or_404_raises``, ``get_object_or_404``,
+    ``get_object_or`` and ``get_object``: name prefixes, because tests append the case they check.
+    ``QuerySetTests`` yields ``QuerySet``. Targets are lowercase and match ``symbols.lname``.
+    """
+    targets: set[tuple[int | None, str, str]] = {(None, e.name.lower(), "import") for e in parsed.edges if e.kind == "import"}
+    for index, symbol in enumerate(parsed.symbols):
+        if symbol.kind in ("function", "method") and _TEST_NAME.match(symbol.name):
+            stem = _TEST_NAME.sub("", symbol.name).lstrip("_")
+            for candidate in _name_prefixes(stem):
+                targets.add((index, candidate, "name"))
+        elif symbol.kind == "class":
+            stem = re.sub(r"Tests?(Case)?$", "", symbol.name)
+            if stem and stem != symbol.name:
+                targets.add((index, stem.lower(), "name"))
+    return tuple(sorted(targets, key=lambda t: (t[0] is not None, t[0] or 0, t[1], t[2])))
+
+
+def _name_prefixes(stem: str) -> list[str]:
+    joiner = "_" if "_" in stem else ""
+    pieces = stem.split("_") if joiner else re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", stem) or [stem]
+    # One-piece prefixes ("get") would tie a test to every getter; only the whole stem may be one piece.
+    prefixes = {stem} | {joiner.join(pieces[:n]) for n in range(2, len(pieces))}
+    return sorted(p.lower() for p in prefixes if len(p) >= 3)
+
+
+def module_path(path: str) -> str:
+    """Return the dotted module name of a source path (``django/db/models/query.py`` -> ``django.db.models.query``)."""
+    parts = list(PurePosixPath(path).with_suffix("").parts)
+    if parts and parts[-1] in ("__init__", "index", "mod"):
+        parts.pop()
+    return ".".join(parts)

@@ -1,0 +1,253 @@
+"""Assemble a token-budgeted, explainable context bundle: seeds from search plus their callers,
+callees and tests, packed full text first, then capsules, then dropped.
+
+Every candidate gets an evidence row (which seed, which edge, which score, what was decided), and
+the bundle's item blocks are measured with the counter they are reported in, so ``tokens.used``
+never exceeds ``tokens.budget``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .config import SearchSettings
+from .errors import InvalidArgument
+from .index import Index
+from .models import AssembleRequest, AssembleResponse, BundleItem, Evidence, SearchRequest, TokenReport
+from .query import plan_query
+from .search import find_candidates, select_terms
+from .tokens import COUNTER, count_tokens
+
+# Neighbour score = seed score x edge factor / sqrt(number of same-named definitions): what a seed
+# calls matters more than who calls it, and a name defined ten times is a weak link.
+EDGE_FACTORS = {"callee": 0.6, "caller": 0.5, "test": 0.45}
+NEIGHBOURS_PER_EDGE = 4
+_CAPSULE_KEY_LINES = 6
+_DOC_LINES = 4
+
+
+@dataclass(slots=True)
+class _Chunk:
+    id: int
+    file_id: int
+    path: str
+    lang: str
+    start_line: int
+    end_line: int
+    kind: str
+    text: str
+    symbol: str | None
+    signature: str | None
+    docstring: str | None
+
+
+@dataclass(slots=True)
+class _Candidate:
+    chunk: _Chunk
+    role: str
+    via: str | None
+    edge: str | None
+    score: float
+    reason: str
+
+
+def assemble(
+    index: Index, request: AssembleRequest, settings: SearchSettings = SearchSettings()
+) -> AssembleResponse:
+    """Return the bundle for ``request``. Raises ``InvalidArgument`` for an empty query."""
+    if not request.query.strip():
+        raise InvalidArgument("query is empty")
+    plan = plan_query(request.query)
+    terms = select_terms(index, plan, settings.max_terms)
+    search_request = SearchRequest(query=request.query, limit=request.seeds)
+    seeds = find_candidates(index, plan, terms, search_request, limit=request.seeds)[: request.seeds]
+    candidates = _expand(index, seeds, terms)
+    items, evidence, stop = _pack(candidates, request, terms)
+    if not seeds:
+        stop = "no_results"
+    return AssembleResponse(
+        query=request.query, generation=index.generation, items=items, evidence=evidence, stop_reason=stop,
+        tokens=TokenReport(budget=request.budget, used=sum(i.tokens for i in items), counter=COUNTER),
+    )
+
+
+def _expand(index: Index, seeds, terms: list[str]) -> list[_Candidate]:
+    """Return seeds and their neighbours, best first, one candidate per chunk (its best reason wins)."""
+    best: dict[int, _Candidate] = {}
+
+    def offer(candidate: _Candidate) -> None:
+        current = best.get(candidate.chunk.id)
+        if current is None or candidate.score > current.score:
+            best[candidate.chunk.id] = candidate
+
+    top = max((s.score for s in seeds), default=1.0) or 1.0
+    for rank, seed in enumerate(seeds, start=1):
+        chunk = _load_chunk(index, seed.chunk_id)
+        score = seed.score / top
+        matched = ", ".join(t for t in terms if t in seed.text.lower() or t in seed.names.lower()) or "-"
+        offer(_Candidate(chunk, "seed", None, None, score, f"search hit #{rank} (matched: {matched})"))
+        for symbol_id, qualname, name in _symbols_in(index, chunk):
+            for role, edge, neighbour, ambiguity in _neighbours(index, symbol_id, name, chunk.file_id):
+                weight = score * EDGE_FACTORS[role] / math.sqrt(max(ambiguity, 1))
+                offer(_Candidate(neighbour, role, qualname, edge, weight, f"{role} of {qualname} (via {edge})"))
+    return sorted(best.values(), key=lambda c: (-round(c.score, 9), c.chunk.path, c.chunk.start_line))
+
+
+def _symbols_in(index: Index, chunk: _Chunk) -> list[tuple[int, str, str]]:
+    """Return the function-like and type symbols defined in a chunk, outermost first."""
+    return index.conn.execute(
+        """SELECT id, qualname, name FROM symbols
+           WHERE file_id = ? AND start_line BETWEEN ? AND ? AND kind NOT IN ('constant', 'module')
+           ORDER BY start_line, -end_line LIMIT 8""",
+        (chunk.file_id, chunk.start_line, chunk.end_line),
+    ).fetchall()
+
+
+def _neighbours(index: Index, symbol_id: int, name: str, file_id: int):
+    """Yield (role, edge, chunk, ambiguity) for the callees, callers and tests of one symbol."""
+    conn = index.conn
+    # Callees: names this symbol calls, resolved same file first; ambiguity = definitions of the name.
+    for callee, in conn.execute(
+        "SELECT DISTINCT name FROM edges WHERE symbol_id = ? AND kind = 'call' ORDER BY line LIMIT 32", (symbol_id,)
+    ).fetchall():
+        targets = conn.execute(
+            """SELECT s.file_id, s.start_line FROM symbols s
+               WHERE s.lname = ? AND s.id != ? AND s.kind IN ('function', 'method', 'class', 'struct')
+               ORDER BY s.file_id != ?, s.file_id, s.start_line LIMIT 11""",
+            (callee.lower(), symbol_id, file_id),
+        ).fetchall()
+        if 0 < len(targets) <= 10:
+            chunk = _chunk_at(index, *targets[0])
+            if chunk:
+                yield "callee", "call", chunk, len(targets)
+    definitions = conn.execute("SELECT count(*) FROM symbols WHERE lname = ?", (name.lower(),)).fetchone()[0]
+    # Callers: symbols whose body calls this name.
+    callers = conn.execute(
+        """SELECT e.file_id, s.start_line FROM edges e JOIN symbols s ON s.id = e.symbol_id
+           JOIN files f ON f.id = e.file_id
+           WHERE e.kind = 'call' AND e.name = ? AND e.symbol_id != ? AND f.is_test = 0
+           GROUP BY e.symbol_id ORDER BY e.file_id != ?, f.path, s.start_line LIMIT ?""",
+        (name, symbol_id, file_id, NEIGHBOURS_PER_EDGE),
+    ).fetchall()
+    for caller_file, line in callers:
+        chunk = _chunk_at(index, caller_file, line)
+        if chunk:
+            yield "caller", "call", chunk, definitions
+    # Tests: by name (test_get_x -> get_x), by import of the name, or by calling it from a test file.
+    tests = conn.execute(
+        """SELECT file_id, line, edge FROM (
+             SELECT t.file_id, s.start_line AS line, 'test-' || t.via AS edge, f.path AS path
+               FROM test_links t JOIN symbols s ON s.id = t.symbol_id JOIN files f ON f.id = t.file_id
+               WHERE t.target = ?
+             UNION
+             SELECT e.file_id, s.start_line, 'test-call', f.path
+               FROM edges e JOIN symbols s ON s.id = e.symbol_id JOIN files f ON f.id = e.file_id
+               WHERE e.kind = 'call' AND e.name = ? AND f.is_test = 1)
+           ORDER BY edge DESC, path, line LIMIT ?""",
+        (name.lower(), name, NEIGHBOURS_PER_EDGE),
+    ).fetchall()
+    for test_file, line, edge in tests:
+        chunk = _chunk_at(index, test_file, line)
+        if chunk:
+            yield "test", edge, chunk, definitions
+
+
+_CHUNK_SQL = """SELECT c.id, c.file_id, f.path, f.lang, c.start_line, c.end_line, c.kind, c.text,
+                       s.qualname, s.signature, s.docstring
+                FROM chunks c JOIN files f ON f.id = c.file_id LEFT JOIN symbols s ON s.id = c.symbol_id"""
+
+
+def _load_chunk(index: Index, chunk_id: int) -> _Chunk:
+    return _Chunk(*index.conn.execute(f"{_CHUNK_SQL} WHERE c.id = ?", (chunk_id,)).fetchone())
+
+
+def _chunk_at(index: Index, file_id: int, line: int) -> _Chunk | None:
+    row = index.conn.execute(
+        f"{_CHUNK_SQL} WHERE c.file_id = ? AND c.start_line <= ? ORDER BY c.start_line DESC LIMIT 1", (file_id, line)
+    ).fetchone()
+    return _Chunk(*row) if row and row[5] >= line else None
+
+
+def _pack(candidates: list[_Candidate], request: AssembleRequest, terms: list[str]):
+    """Return (items, evidence, stop_reason): greedy by score, full text if it fits, else a capsule."""
+    items: list[BundleItem] = []
+    evidence: list[Evidence] = []
+    used = 0
+    budget_hit = limit_hit = False
+    for candidate in candidates:
+        decision = "dropped"
+        if len(items) >= request.max_items:
+            limit_hit = True
+        else:
+            for mode, text in (("full", candidate.chunk.text), ("capsule", _capsule(candidate.chunk, terms))):
+                item = _item(candidate, mode, text)
+                if used + item.tokens <= request.budget:
+                    items.append(item)
+                    used += item.tokens
+                    decision = mode
+                    break
+            budget_hit = budget_hit or decision != "full"
+        chunk = candidate.chunk
+        evidence.append(Evidence(
+            path=chunk.path, start_line=chunk.start_line, symbol=chunk.symbol, role=candidate.role,
+            via=candidate.via, edge=candidate.edge, score=round(candidate.score, 4), decision=decision,
+        ))
+    stop = "item_limit" if limit_hit else "budget_exhausted" if budget_hit else "candidates_exhausted"
+    return items, evidence, stop
+
+
+def _item(candidate: _Candidate, mode: str, text: str) -> BundleItem:
+    chunk = candidate.chunk
+    item = BundleItem(
+        path=chunk.path, start_line=chunk.start_line, end_line=chunk.end_line, symbol=chunk.symbol,
+        kind=chunk.kind, lang=chunk.lang, mode=mode, tokens=0, reason=candidate.reason, text=text,
+    )
+    return item.model_copy(update={"tokens": count_tokens(item_block(item))})
+
+
+def _capsule(chunk: _Chunk, terms: list[str]) -> str:
+    """Return a chunk's capsule: its signature, the head of its docstring, and the lines naming query terms."""
+    lines = chunk.text.split("\n")
+    out = [chunk.signature or lines[0].strip()]
+    if chunk.docstring:
+        out += ['"""' + "\n".join(chunk.docstring.strip().split("\n")[:_DOC_LINES]) + '"""']
+    key = [
+        f"{chunk.start_line + n}: {line.strip()}"
+        for n, line in enumerate(lines[1:], start=1)
+        if any(t in line.lower() for t in terms)
+    ][:_CAPSULE_KEY_LINES]
+    return "\n".join(out + (["..."] + key + ["..."] if key else ["..."]))
+
+
+def item_block(item: BundleItem) -> str:
+    """Return the Markdown block of one item: the exact text its token count measures."""
+    title = f"### {item.path}:{item.start_line}-{item.end_line}"
+    if item.symbol:
+        title += f" `{item.symbol}`"
+    return f"{title} ({item.mode})\n\n```{item.lang}\n{item.text}\n```\n"
+
+
+def to_markdown(bundle: AssembleResponse) -> str:
+    """Return the bundle as Markdown: report, items, evidence table; byte-identical for equal bundles."""
+    report = bundle.tokens
+    out = [
+        f"# Context bundle: {_one_line(bundle.query)}",
+        "",
+        f"generation `{bundle.generation}` · {len(bundle.items)} items · {report.used}/{report.budget} tokens "
+        f"({report.counter}) · stop: {bundle.stop_reason}",
+        "",
+    ]
+    for item in bundle.items:
+        out += [item_block(item), f"_{item.reason} · {item.tokens} tokens_", ""]
+    out += ["## Evidence", "", "| # | path | line | symbol | role | via | edge | score | decision |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for n, e in enumerate(bundle.evidence, start=1):
+        out.append(f"| {n} | {e.path} | {e.start_line} | {e.symbol or ''} | {e.role} | {e.via or ''} | "
+                   f"{e.edge or ''} | {e.score} | {e.decision} |")
+    return "\n".join(out) + "\n"
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

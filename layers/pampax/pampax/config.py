@@ -1,0 +1,128 @@
+"""Effective configuration: defaults, then ``pampax.toml``, then ``PAMPAX_<SECTION>_<KEY>``, then flags.
+
+Resolved once by the adapter (CLI or handler) and passed into the core; core functions never read
+the environment. Every value remembers where it came from, for ``pampax config show``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigInvalid
+
+CONFIG_FILE = "pampax.toml"
+ENV_PREFIX = "PAMPAX_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IndexSettings(_Section):
+    max_file_bytes: int = Field(1_048_576, ge=1, description="files larger than this are skipped")
+    minified_line_chars: int = Field(1_000, ge=80, description="a file with a line this long and a long mean line is treated as minified and skipped")
+    workers: int = Field(0, ge=0, description="parser processes; 0 means one per CPU")
+
+
+class SearchSettings(_Section):
+    limit: int = Field(10, ge=1, le=200, description="results returned when a request names no limit")
+    max_terms: int = Field(24, ge=1, le=200, description="terms kept from a long query, most informative first")
+
+
+class AssembleSettings(_Section):
+    seeds: int = Field(5, ge=1, le=50, description="search hits that seed a bundle")
+    max_items: int = Field(40, ge=1, le=500, description="items a bundle may hold")
+
+
+class Config(_Section):
+    index: IndexSettings = IndexSettings()
+    search: SearchSettings = SearchSettings()
+    assemble: AssembleSettings = AssembleSettings()
+
+
+SECTIONS: dict[str, type[_Section]] = {name: field.annotation for name, field in Config.model_fields.items()}
+
+
+class ResolvedConfig(BaseModel):
+    """The effective config plus, for every ``section.key``, where its value came from."""
+
+    config: Config
+    sources: dict[str, str]
+    file: str | None
+
+
+def load_config(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    cwd: Path | None = None,
+) -> ResolvedConfig:
+    """Return the effective config. ``path`` (``--config``) wins over ``PAMPAX_CONFIG``, then ``./pampax.toml``.
+
+    ``flags`` maps ``section.key`` to a value given on the command line. Raises ``ConfigInvalid``
+    naming the key and its source for unknown keys, bad values and unreadable files.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    sources = {f"{s}.{k}": "default" for s, model in SECTIONS.items() for k in model.model_fields}
+
+    file = _find_file(path, env, cwd or Path.cwd())
+    if file is not None:
+        for section, table in _read_file(file).items():
+            if not isinstance(table, dict):
+                raise ConfigInvalid(f"{section}: expected a [{section}] table in {file}")
+            for key, value in table.items():
+                _set(values, sources, f"{section}.{key}", value, f"file:{file}")
+    for name, value in sorted(env.items()):
+        if name.startswith(ENV_PREFIX) and name != "PAMPAX_CONFIG":
+            _set(values, sources, _env_key(name), value, f"env:{name}")
+    for dotted, value in (flags or {}).items():
+        if value is not None:
+            _set(values, sources, dotted, value, "flag")
+
+    try:
+        config = Config(**values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        dotted = ".".join(str(p) for p in error["loc"])
+        raise ConfigInvalid(f"{dotted}: {error['msg']} (from {sources.get(dotted, 'default')})") from None
+    return ResolvedConfig(config=config, sources=sources, file=str(file) if file else None)
+
+
+def _find_file(path: str | Path | None, env: Mapping[str, str], cwd: Path) -> Path | None:
+    if path is not None or env.get("PAMPAX_CONFIG"):
+        chosen = Path(path if path is not None else env["PAMPAX_CONFIG"])
+        if not chosen.is_file():
+            raise ConfigInvalid(f"config file {chosen} does not exist")
+        return chosen
+    candidate = cwd / CONFIG_FILE
+    return candidate if candidate.is_file() else None
+
+
+def _read_file(file: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigInvalid(f"cannot read {file}: {exc}") from exc
+
+
+def _env_key(name: str) -> str:
+    rest = name[len(ENV_PREFIX):].lower()
+    for section in SECTIONS:
+        if rest.startswith(section + "_"):
+            return f"{section}.{rest[len(section) + 1:]}"
+    return rest
+
+
+def _set(values: dict[str, dict[str, Any]], sources: dict[str, str], dotted: str, value: Any, source: str) -> None:
+    if dotted not in sources:
+        raise ConfigInvalid(f"{dotted}: unknown setting (from {source})")
+    section, key = dotted.split(".", 1)
+    values[section][key] = value
+    sources[dotted] = source

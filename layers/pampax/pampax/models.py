@@ -1,0 +1,147 @@
+"""Request and response models: the only types that cross the core's boundary.
+
+The CLI, the local HTTP harness and the Lambda handlers all build these requests and print these
+responses, so the three speak the same JSON. Field names listed in the product contract
+(shared/README.md) are never renamed; new fields only add to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import InvalidRequest, PampaxError
+
+# A pasted bug report is a few KB; 64 KiB leaves room for a long traceback and still bounds the work.
+MAX_QUERY_CHARS = 65_536
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], data: Mapping[str, Any], error: type[PampaxError] = InvalidRequest) -> M:
+    """Return ``model`` built from ``data``; raise ``error`` naming the first bad field, never pydantic's dump."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise error(f"{where}: {first['msg']}") from None
+
+
+class _Request(BaseModel):
+    # Unknown fields are an error at every boundary: a typo must not silently change a query.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SearchRequest(_Request):
+    query: str = Field(max_length=MAX_QUERY_CHARS)
+    limit: int = Field(default=10, ge=1, le=200)
+    paths: tuple[str, ...] = Field(default=(), description="glob(s) a result's path must match")
+    langs: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+    @field_validator("paths", "langs", "kinds")
+    @classmethod
+    def _sorted_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Normalised so that equal requests have equal cache keys.
+        return tuple(sorted({v.strip() for v in value if v.strip()}))
+
+
+class ScoreExplain(BaseModel):
+    bm25: float
+    symbol_boost: float
+    path_boost: float
+    phrase_words: int = Field(description="words of the longest error-message run matched verbatim")
+    matched_terms: list[str]
+
+
+class SearchHit(BaseModel):
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str | None
+    kind: str
+    lang: str
+    score: float
+    snippet: str
+    explain: ScoreExplain
+
+
+class SearchResponse(BaseModel):
+    query: str
+    generation: str
+    terms: list[str] = Field(description="the terms the query was reduced to, in priority order")
+    results: list[SearchHit]
+
+
+class AssembleRequest(_Request):
+    query: str = Field(max_length=MAX_QUERY_CHARS)
+    budget: int = Field(gt=0, le=1_000_000, description="token budget for the bundle's items")
+    seeds: int = Field(default=5, ge=1, le=50, description="search hits used as seeds")
+    max_items: int = Field(default=40, ge=1, le=500)
+
+
+class BundleItem(BaseModel):
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str | None
+    kind: str
+    lang: str
+    mode: Literal["full", "capsule"]
+    tokens: int
+    reason: str
+    text: str
+
+
+class Evidence(BaseModel):
+    path: str
+    start_line: int
+    symbol: str | None
+    role: Literal["seed", "caller", "callee", "test"]
+    via: str | None = Field(description="the seed symbol this candidate was reached from")
+    edge: str | None = Field(description="the edge kind that led here: call, test-name, test-import, test-call")
+    score: float
+    decision: Literal["full", "capsule", "dropped"]
+
+
+class TokenReport(BaseModel):
+    budget: int
+    used: int
+    counter: str
+
+
+class AssembleResponse(BaseModel):
+    query: str
+    generation: str
+    items: list[BundleItem]
+    evidence: list[Evidence]
+    stop_reason: Literal["budget_exhausted", "candidates_exhausted", "item_limit", "no_results"]
+    tokens: TokenReport
+
+
+class IndexRequest(_Request):
+    path: str
+    index: str | None = None
+    full: bool = Field(default=False, description="reparse every file even when its hash is unchanged")
+
+
+class IndexReport(BaseModel):
+    root: str
+    index: str
+    generation: str
+    engine: str
+    files: int
+    parsed_files: int
+    reused_files: int
+    removed_files: int
+    skipped: dict[str, int]
+    symbols: int
+    chunks: int
+    edges: int
+    test_links: int
+    bytes: int
+    seconds: float

@@ -1,0 +1,65 @@
+"""The index's SQLite schema, created through sqlite-utils; one place says what every table holds.
+
+Edges and test links store *names*, not symbol ids: they are resolved against ``symbols`` when a
+bundle is assembled. That keeps an incremental refresh local to the files that changed (no other
+file's rows point at a row that is replaced) at the price of name ambiguity, which the resolver
+ranks (same file, then imported files, then anywhere).
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from . import db
+
+# Bump when a table or column changes meaning; an index with another version is rebuilt from scratch.
+SCHEMA_VERSION = 1
+
+# FTS5 column weights for bm25(): a hit in a symbol name outranks one in a path, which outranks the body.
+FTS_COLUMNS = ("names", "path", "body", "parts")
+FTS_WEIGHTS = (8.0, 3.0, 1.0, 0.6)
+
+
+def create(database: sqlite_utils.Database) -> None:
+    """Create every table and index of an empty index database."""
+    database["meta"].create({"key": str, "value": str}, pk="key")
+    database["files"].create(
+        {"id": int, "path": str, "lang": str, "sha256": str, "size": int, "mtime_ns": int, "lines": int, "is_test": int},
+        pk="id", not_null={"path", "lang", "sha256"},
+    )
+    database["files"].create_index(["path"], unique=True)
+    database["symbols"].create(
+        {"id": int, "file_id": int, "name": str, "lname": str, "qualname": str, "kind": str, "start_line": int,
+         "end_line": int, "signature": str, "docstring": str, "parent": str},
+        pk="id", foreign_keys=[("file_id", "files", "id")],
+    )
+    database["symbols"].create_index(["lname"])
+    database["symbols"].create_index(["file_id", "start_line"])
+    database["chunks"].create(
+        {"id": int, "file_id": int, "symbol_id": int, "start_line": int, "end_line": int, "kind": str,
+         "names": str, "text": str},
+        pk="id", foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id")],
+    )
+    database["chunks"].create_index(["file_id", "start_line"])
+    database["edges"].create(
+        {"id": int, "file_id": int, "symbol_id": int, "kind": str, "name": str, "detail": str, "line": int},
+        pk="id", foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id")],
+    )
+    database["edges"].create_index(["kind", "name"])
+    database["edges"].create_index(["symbol_id"])
+    database["edges"].create_index(["file_id"])
+    database["test_links"].create(
+        {"id": int, "file_id": int, "symbol_id": int, "target": str, "via": str},
+        pk="id", foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id")],
+    )
+    database["test_links"].create_index(["target"])
+    database["test_links"].create_index(["file_id"])
+    # Contentless: the chunk text already lives in ``chunks``; the FTS table keeps only its inverted
+    # index. contentless_delete (SQLite >= 3.43) lets an incremental refresh delete rows.
+    options = ", content='', contentless_delete=1" if db.supports_contentless_delete() else ""
+    columns = ", ".join(FTS_COLUMNS)
+    database.execute(
+        f"CREATE VIRTUAL TABLE chunks_fts USING fts5({columns}, tokenize=\"unicode61 tokenchars '_'\"{options})"
+    )
+    # Document frequencies, used to pick the informative terms of a long query.
+    database.execute("CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row')")

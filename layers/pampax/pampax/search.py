@@ -1,0 +1,278 @@
+"""Ranked search over an index: BM25 over FTS5, then boosts for symbol and traceback matches.
+
+Pipeline: ``plan_query`` -> pick terms (rarest informative first) -> one FTS5 MATCH for candidates,
+plus exact symbol-name hits BM25 may have cut -> rescore -> deterministic order -> hits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .config import SearchSettings
+from .errors import InvalidArgument
+from .index import Index
+from .models import ScoreExplain, SearchHit, SearchRequest, SearchResponse
+from .query import QueryPlan, plan_query
+from .schema import FTS_WEIGHTS
+from .terms import IDENTIFIER, fts_token, split_identifier
+
+# How many BM25 candidates to rescore per requested result; boosts rarely lift anything deeper.
+_CANDIDATES_PER_RESULT = 4
+_MIN_CANDIDATES = 40
+# A term in more than this share of chunks says little; dropped when better terms exist.
+_COMMON_SHARE = 0.2
+# Multipliers on the BM25 score. A definition named exactly like the query must beat a chunk that
+# only mentions the name often; a file named by the traceback must beat a look-alike elsewhere.
+BOOST_QUALNAME = 4.0
+BOOST_EXACT = 3.0
+BOOST_PREFIX = 1.5
+BOOST_TRACEBACK_FILE = 2.5
+BOOST_TRACEBACK_FUNCTION = 2.0
+# An error message's word run found verbatim: x(1 + 0.5 per word), so a 10-word run weighs 6x.
+BOOST_PHRASE_PER_WORD = 0.5
+_PHRASE_HITS = 50
+# Test files rank below the code they test when both match equally well.
+TEST_FILE_FACTOR = 0.7
+_SNIPPET_LINES = 3
+_SNIPPET_CHARS = 300
+
+
+@dataclass(slots=True)
+class _Candidate:
+    chunk_id: int
+    bm25: float
+    path: str
+    lang: str
+    is_test: bool
+    file_id: int
+    start_line: int
+    end_line: int
+    kind: str
+    names: str
+    text: str
+    score: float = 0.0
+    symbol_boost: float = 1.0
+    path_boost: float = 1.0
+    phrase_words: int = 0
+
+
+def search(index: Index, request: SearchRequest, settings: SearchSettings = SearchSettings()) -> SearchResponse:
+    """Return the ranked hits of ``request``. Raises ``InvalidArgument`` for an empty query."""
+    if not request.query.strip():
+        raise InvalidArgument("query is empty")
+    plan = plan_query(request.query)
+    terms = select_terms(index, plan, settings.max_terms)
+    candidates = find_candidates(index, plan, terms, request, limit=request.limit)
+    hits = [_to_hit(index, c, plan, terms) for c in candidates[:request.limit]]
+    return SearchResponse(query=request.query, generation=index.generation, terms=terms, results=hits)
+
+
+def select_terms(index: Index, plan: QueryPlan, max_terms: int) -> list[str]:
+    """Return the FTS tokens to match: identifiers first, then words rarest-first, at most ``max_terms``.
+
+    Tokens that occur in no chunk are dropped; so are very common words while rarer ones remain.
+    """
+    strong = plan.strong_terms()
+    words = [t for t in plan.word_terms() if t not in strong]
+    if not strong and not words:
+        return []
+    frequency = _document_frequencies(index, strong + words)
+    total = max(_chunk_count(index), 1)
+    strong = [t for t in strong if frequency.get(t, 0) > 0]
+    rare = sorted((t for t in words if frequency.get(t, 0) > 0), key=lambda t: (frequency[t], t))
+    informative = [t for t in rare if frequency[t] / total <= _COMMON_SHARE]
+    return (strong + (informative or rare))[:max_terms]
+
+
+def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: SearchRequest, *, limit: int) -> list[_Candidate]:
+    """Return scored candidates best-first; ``limit`` sizes the BM25 pool (the caller slices)."""
+    if not terms:
+        return []
+    match = " OR ".join(fts_token(t) for t in terms)
+    filters, params = _filters(request)
+    pool = max(limit * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES)
+    weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+    rows = index.conn.execute(
+        f"""SELECT c.id, bm25(chunks_fts, {weights}), f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line,
+                   c.kind, c.names, c.text
+            FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
+            WHERE chunks_fts MATCH ? {filters}
+            ORDER BY bm25(chunks_fts, {weights}), f.path, c.start_line LIMIT ?""",
+        (match, *params, pool),
+    ).fetchall()
+    found = {row[0]: _Candidate(*row[:4], bool(row[4]), *row[5:]) for row in rows}
+    phrases = _phrase_chunks(index, plan, filters, params)
+    extra = (_symbol_chunks(index, plan, filters, params) | phrases.keys()) - found.keys()
+    if extra:
+        marks = ",".join("?" * len(extra))
+        for row in index.conn.execute(
+            f"""SELECT c.id, bm25(chunks_fts, {weights}), f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line,
+                       c.kind, c.names, c.text
+                FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
+                WHERE chunks_fts MATCH ? AND chunks_fts.rowid IN ({marks})""",
+            (match, *sorted(extra)),
+        ):
+            found[row[0]] = _Candidate(*row[:4], bool(row[4]), *row[5:])
+    hinted_files = _hinted_files(index, plan)
+    candidates = list(found.values())
+    for candidate in candidates:
+        candidate.phrase_words = phrases.get(candidate.chunk_id, 0)
+        _score(candidate, plan, hinted_files)
+    candidates.sort(key=lambda c: (-round(c.score, 9), c.path, c.start_line))
+    return candidates
+
+
+def _filters(request: SearchRequest) -> tuple[str, list]:
+    clauses: list[str] = []
+    params: list = []
+    if request.paths:
+        clauses.append("(" + " OR ".join("f.path GLOB ?" for _ in request.paths) + ")")
+        params.extend(_glob(p) for p in request.paths)
+    for column, values in (("f.lang", request.langs), ("c.kind", request.kinds)):
+        if values:
+            clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+            params.extend(values)
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def _glob(pattern: str) -> str:
+    """Return a SQLite GLOB for ``--path``: a bare directory means everything below it."""
+    pattern = pattern.strip().lstrip("./") if pattern.startswith("./") else pattern.strip()
+    if not any(ch in pattern for ch in "*?["):
+        return pattern.rstrip("/") + "*"
+    return pattern
+
+
+def _symbol_chunks(index: Index, plan: QueryPlan, filters: str, params: list) -> set[int]:
+    """Return chunks defining a symbol named exactly like a query identifier (BM25 may rank them low)."""
+    names = {i.split(".")[-1].lower() for i in plan.identifiers + plan.frame_functions}
+    if not names:
+        return set()
+    marks = ",".join("?" * len(names))
+    rows = index.conn.execute(
+        f"""SELECT c.id FROM symbols s
+            JOIN chunks c ON c.file_id = s.file_id AND s.start_line BETWEEN c.start_line AND c.end_line
+            JOIN files f ON f.id = c.file_id
+            WHERE s.lname IN ({marks}) {filters} ORDER BY c.id LIMIT 200""",
+        (*sorted(names), *params),
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _phrase_chunks(index: Index, plan: QueryPlan, filters: str, params: list) -> dict[int, int]:
+    """Return {chunk id: words of the longest error-message run the chunk's body holds verbatim}."""
+    found: dict[int, int] = {}
+    for run in plan.message_runs:
+        rows = index.conn.execute(
+            f"""SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
+                WHERE chunks_fts MATCH ? {filters} ORDER BY rank LIMIT {_PHRASE_HITS}""",
+            (f"body : {fts_token(' '.join(run))}", *params),
+        ).fetchall()
+        for (chunk_id,) in rows:
+            found[chunk_id] = max(found.get(chunk_id, 0), len(run))
+    return found
+
+
+def _hinted_files(index: Index, plan: QueryPlan) -> set[int]:
+    """Return the ids of indexed files a traceback names, matching the longest indexed path suffix."""
+    ids: set[int] = set()
+    for hint in plan.path_hints:
+        parts = hint.strip("/").split("/")
+        for start in range(len(parts)):
+            row = index.conn.execute("SELECT id FROM files WHERE path = ?", ("/".join(parts[start:]),)).fetchone()
+            if row:
+                ids.add(row[0])
+                break
+    return ids
+
+
+def _score(candidate: _Candidate, plan: QueryPlan, hinted_files: set[int]) -> None:
+    qualnames = candidate.names.split()
+    short = {q.rsplit(".", 1)[-1] for q in qualnames}
+    boost = 1.0
+    for identifier in plan.identifiers:
+        if "." in identifier and any(q == identifier or q.endswith("." + identifier) for q in qualnames):
+            boost = max(boost, BOOST_QUALNAME)
+        last = identifier.rsplit(".", 1)[-1]
+        if last in short:
+            boost = max(boost, BOOST_EXACT)
+        elif last.lower() in {s.lower() for s in short}:
+            boost = max(boost, BOOST_EXACT * 0.8)
+        elif len(last) >= 4 and any(s.lower().startswith(last.lower()) for s in short):
+            boost = max(boost, BOOST_PREFIX)
+    path_boost = 1.0
+    if candidate.file_id in hinted_files:
+        path_boost = BOOST_TRACEBACK_FILE
+        if short & set(plan.frame_functions):
+            path_boost *= BOOST_TRACEBACK_FUNCTION
+    candidate.symbol_boost = boost
+    candidate.path_boost = path_boost
+    phrase_boost = 1.0 + BOOST_PHRASE_PER_WORD * candidate.phrase_words
+    test_factor = TEST_FILE_FACTOR if candidate.is_test else 1.0
+    candidate.score = -candidate.bm25 * boost * path_boost * phrase_boost * test_factor
+
+
+def _to_hit(index: Index, candidate: _Candidate, plan: QueryPlan, terms: list[str]) -> SearchHit:
+    symbol, kind = _best_symbol(index, candidate, plan)
+    words = _chunk_words(candidate.names + "\n" + candidate.text)
+    matched = [t for t in terms if t in words]
+    return SearchHit(
+        path=candidate.path, start_line=candidate.start_line, end_line=candidate.end_line, symbol=symbol,
+        kind=kind, lang=candidate.lang, score=round(candidate.score, 4),
+        snippet=_snippet(candidate, matched),
+        explain=ScoreExplain(bm25=round(-candidate.bm25, 4), symbol_boost=candidate.symbol_boost,
+                             path_boost=candidate.path_boost, phrase_words=candidate.phrase_words,
+                             matched_terms=matched),
+    )
+
+
+def _best_symbol(index: Index, candidate: _Candidate, plan: QueryPlan) -> tuple[str | None, str]:
+    """Return the chunk's symbol a reader is after: the one the query names, else the chunk's main one."""
+    qualnames = candidate.names.split()
+    wanted = {i.rsplit(".", 1)[-1].lower() for i in plan.identifiers + plan.frame_functions}
+    named = [q for q in qualnames if q.rsplit(".", 1)[-1].lower() in wanted]
+    if not named:
+        row = index.conn.execute(
+            "SELECT s.qualname, s.kind FROM chunks c JOIN symbols s ON s.id = c.symbol_id WHERE c.id = ?",
+            (candidate.chunk_id,),
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, candidate.kind)
+    row = index.conn.execute(
+        "SELECT kind FROM symbols WHERE file_id = ? AND qualname = ? ORDER BY start_line LIMIT 1",
+        (candidate.file_id, named[0]),
+    ).fetchone()
+    return named[0], row[0] if row else candidate.kind
+
+
+def _chunk_words(text: str) -> set[str]:
+    words: set[str] = set()
+    for token in IDENTIFIER.findall(text):
+        words.add(token.lower())
+        parts = split_identifier(token)
+        words.update(parts)
+        words.add("".join(parts))
+    words.update(w.lower() for w in re.findall(r"\w+", text))
+    return words
+
+
+def _snippet(candidate: _Candidate, matched: list[str]) -> str:
+    """Return up to three lines of the chunk, starting at the first line holding a matched term."""
+    lines = candidate.text.split("\n")
+    start = 0
+    for number, line in enumerate(lines):
+        lowered = line.lower()
+        if any(t in lowered for t in matched):
+            start = number
+            break
+    snippet = "\n".join(line.strip() for line in lines[start:start + _SNIPPET_LINES])
+    return snippet[:_SNIPPET_CHARS]
+
+
+def _document_frequencies(index: Index, terms: list[str]) -> dict[str, int]:
+    marks = ",".join("?" * len(terms))
+    return dict(index.conn.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", terms).fetchall())
+
+
+def _chunk_count(index: Index) -> int:
+    return index.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]

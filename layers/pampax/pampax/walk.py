@@ -1,0 +1,77 @@
+"""Find the files of a repository worth indexing: honour .gitignore, skip junk, stay inside the root.
+
+Yields paths relative to the root in sorted order, so every build sees the tree the same way.
+Files are judged by name here; content checks (binary, size, minified) happen where the bytes are read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+# Directories no one wants in a code index: VCS metadata, virtualenvs, dependency and build output.
+IGNORED_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".bzr", ".venv", "venv", "env", ".env", "node_modules", "bower_components",
+    "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".eggs", "build", "dist",
+    "target", ".gradle", ".idea", ".vscode", ".pampax", ".aws-sam", ".next", ".cache", "coverage", "htmlcov",
+})
+IGNORED_SUFFIXES = (".egg-info", ".dist-info")
+
+
+@dataclass(frozen=True, slots=True)
+class _Ignore:
+    base: str  # directory (relative to root, "" for root) whose .gitignore this is
+    spec: pathspec.PathSpec
+
+
+def iter_files(root: Path) -> Iterator[str]:
+    """Yield the repository's candidate files as sorted POSIX paths relative to ``root``.
+
+    Symlinked files are kept only when they resolve inside ``root``; symlinked directories are never
+    entered, which rules out both escapes and cycles.
+    """
+    root = root.resolve()
+    yield from _walk(root, root, "", [])
+
+
+def _walk(root: Path, directory: Path, rel: str, ignores: list[_Ignore]) -> Iterator[str]:
+    ignores = ignores + _load_gitignore(directory, rel)
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        child = f"{rel}/{entry.name}" if rel else entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name in IGNORED_DIRS or entry.name.endswith(IGNORED_SUFFIXES) or _is_ignored(child + "/", ignores):
+                continue
+            yield from _walk(root, Path(entry.path), child, ignores)
+        elif entry.is_file(follow_symlinks=False) or (entry.is_symlink() and _is_inside_file(root, entry.path)):
+            if not _is_ignored(child, ignores):
+                yield child
+
+
+def _load_gitignore(directory: Path, rel: str) -> list[_Ignore]:
+    path = directory / ".gitignore"
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [_Ignore(rel, pathspec.PathSpec.from_lines("gitwildmatch", lines))]
+
+
+def _is_ignored(child: str, ignores: list[_Ignore]) -> bool:
+    for ignore in ignores:
+        local = child[len(ignore.base) + 1:] if ignore.base else child
+        if ignore.spec.match_file(local):
+            return True
+    return False
+
+
+def _is_inside_file(root: Path, link: str) -> bool:
+    target = Path(os.path.realpath(link))
+    return target.is_file() and target.is_relative_to(root)
+

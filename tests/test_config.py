@@ -1,0 +1,55 @@
+import pytest
+
+from pampax.config import load_config
+from pampax.errors import ConfigInvalid
+
+
+def test_defaults_come_from_the_model(tmp_path):
+    resolved = load_config(env={}, cwd=tmp_path)
+    assert resolved.config.search.limit == 10
+    assert resolved.sources["search.limit"] == "default"
+    assert resolved.file is None
+
+
+def test_precedence_is_file_then_env_then_flag(tmp_path):
+    # GIVEN a pampax.toml in the working directory, an env override and a flag
+    (tmp_path / "pampax.toml").write_text("[search]\nlimit = 5\nmax_terms = 12\n[index]\nworkers = 1\n")
+    env = {"PAMPAX_SEARCH_LIMIT": "7", "PAMPAX_INDEX_WORKERS": "2"}
+    # WHEN loaded with a flag for one key
+    resolved = load_config(env=env, cwd=tmp_path, flags={"index.workers": 3})
+    # THEN each value comes from the strongest source that sets it
+    assert resolved.config.search.max_terms == 12
+    assert resolved.sources["search.max_terms"].startswith("file:")
+    assert resolved.config.search.limit == 7
+    assert resolved.sources["search.limit"] == "env:PAMPAX_SEARCH_LIMIT"
+    assert resolved.config.index.workers == 3
+    assert resolved.sources["index.workers"] == "flag"
+
+
+def test_explicit_path_beats_env_path(tmp_path):
+    (tmp_path / "a.toml").write_text("[search]\nlimit = 3\n")
+    (tmp_path / "b.toml").write_text("[search]\nlimit = 4\n")
+    resolved = load_config(tmp_path / "a.toml", env={"PAMPAX_CONFIG": str(tmp_path / "b.toml")}, cwd=tmp_path)
+    assert resolved.config.search.limit == 3
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "needle"),
+    [
+        ("[search]\nlimit = 0\n", {}, "search.limit"),
+        ("[search]\nbogus = 1\n", {}, "search.bogus: unknown setting"),
+        ("", {"PAMPAX_SEARCH_LIMIT": "many"}, "env:PAMPAX_SEARCH_LIMIT"),
+        ("[search\n", {}, "cannot read"),
+        ("search = 3\n", {}, "expected a [search] table"),
+    ],
+)
+def test_bad_config_names_key_and_source(tmp_path, toml, env, needle):
+    (tmp_path / "pampax.toml").write_text(toml)
+    with pytest.raises(ConfigInvalid) as info:
+        load_config(env=env, cwd=tmp_path)
+    assert needle in info.value.message
+
+
+def test_missing_explicit_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigInvalid, match="does not exist"):
+        load_config(tmp_path / "nope.toml", env={}, cwd=tmp_path)
