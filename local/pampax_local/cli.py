@@ -144,7 +144,7 @@ def search(
     def action():
         settings = _config(ctx).config.search
         request = validate(SearchRequest, {
-            "query": query, "limit": limit or settings.limit, "paths": path or (), "langs": lang or (),
+            "query": query, "limit": settings.limit if limit is None else limit, "paths": path or (), "langs": lang or (),
             "kinds": kind or (),
         }, InvalidArgument)
         with open_index(_find_index(index)) as opened:
@@ -179,8 +179,8 @@ def assemble(
     def action():
         config = _config(ctx).config
         request = validate(AssembleRequest, {
-            "query": query, "budget": budget, "seeds": seeds or config.assemble.seeds,
-            "max_items": max_items or config.assemble.max_items,
+            "query": query, "budget": budget, "seeds": config.assemble.seeds if seeds is None else seeds,
+            "max_items": config.assemble.max_items if max_items is None else max_items,
         }, InvalidArgument)
         with open_index(_find_index(index)) as opened:
             return bundles.assemble(opened, request, config.search)

@@ -40,10 +40,33 @@ class AssembleSettings(_Section):
     max_items: int = Field(40, ge=1, le=500, description="items a bundle may hold")
 
 
+class AwsSettings(_Section):
+    bucket: str = Field("", description="S3 bucket holding index artifacts and source archives; empty means no S3 store")
+    prefix: str = Field("", description="key prefix inside the bucket, for a bucket shared with other data")
+    region: str = Field("", description="AWS region; empty means boto3's default chain (AWS_REGION in Lambda)")
+    endpoint_url: str = Field("", description="S3/SQS endpoint override, e.g. a local moto server")
+    queue_url: str = Field("", description="SQS queue that feeds the index function")
+    connect_timeout: float = Field(2.0, gt=0, description="seconds to open a connection to S3/SQS")
+    # Above Lambda's typical S3 first-byte latency with headroom, far below the 29 s API Gateway limit.
+    read_timeout: float = Field(10.0, gt=0, description="seconds to wait for S3/SQS to answer")
+    max_attempts: int = Field(4, ge=1, le=10, description="tries per S3/SQS call, with exponential backoff (botocore standard mode)")
+
+
+class RuntimeSettings(_Section):
+    store_dir: str = Field("", description="a local artifact store directory used instead of S3 (local harness, tests)")
+    work_dir: str = Field("/tmp/pampax", description="where a handler keeps fetched index generations and index jobs their scratch files")
+    refresh_seconds: float = Field(30.0, ge=0, description="a warm handler re-reads the current-generation pointer at most this often")
+    # A 64K-character query JSON-escaped as \uXXXX is ~384 KiB; 512 KiB admits it and still bounds parsing.
+    max_body_bytes: int = Field(524_288, ge=1024, description="largest HTTP request body accepted (larger: 413)")
+    max_archive_bytes: int = Field(1_073_741_824, ge=1, description="largest unpacked size of a source archive an index job accepts")
+
+
 class Config(_Section):
     index: IndexSettings = IndexSettings()
     search: SearchSettings = SearchSettings()
     assemble: AssembleSettings = AssembleSettings()
+    aws: AwsSettings = AwsSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
 
 
 SECTIONS: dict[str, type[_Section]] = {name: field.annotation for name, field in Config.model_fields.items()}

@@ -93,7 +93,8 @@ def build_index(
             kept[result.path] = result
         else:
             records.append(result)
-    removed = [p for p in previous if p not in kept]
+    parsed = {r.path for r in records}
+    removed = [p for p in previous if p not in kept and p not in parsed]
 
     if previous and not records and not removed and target.exists():
         generation = _read_meta(target)["generation"]  # nothing changed: keep the live file untouched

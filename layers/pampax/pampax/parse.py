@@ -105,12 +105,14 @@ _NOISE_REFERENCES = {"go": _GO_BUILTIN_TYPES, "java": frozenset({"var"}), "rust"
 # First bytes of identifiers that may be capitalised references: A-Z and "_" (for "_Private").
 _REF_INITIALS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _PY_CONSTANT = re.compile(r"_*[A-Z][A-Z0-9_]*")
+_WHITESPACE = re.compile(r"\s")
 _JS_MODULE_EXTENSION = re.compile(r"\.(?:[cm]?[jt]sx?|json)$")
 
 # Capture names: a symbol kind (or a language-specific def capture: pyconst, gotype, gomethod), "call"
-# (callee is a bare name), "callm" (callee is the last name of a member/path expression, whose text is
-# the detail), "ref" (a reference), "refcap" (a reference only if the name is capitalised, for languages
-# where types are ordinary identifiers), "import" (a whole import statement), "require" (its string).
+# (callee is a bare name; Python decorators count as calls), "callm" (callee is the last name of a
+# member/path expression, whose text is the detail), "ref" (a reference), "refcap" (a reference only if
+# the name is capitalised, for languages where types are ordinary identifiers), "import" (a whole import
+# statement), "require" (the string argument of a CommonJS require call).
 _JS_COMMON = """
 (function_declaration) @function
 (generator_function_declaration) @function
@@ -125,6 +127,7 @@ _JS_COMMON = """
 (export_statement source: (string)) @import
 (call_expression function: (identifier) @_require arguments: (arguments . (string) @require) (#eq? @_require "require"))
 (binary_expression operator: "instanceof" right: (identifier) @ref)
+(member_expression object: (identifier) @refcap)
 """
 _JSX = """
 (jsx_opening_element name: (identifier) @refcap)
@@ -165,6 +168,8 @@ _QUERIES = {
 (module (expression_statement (assignment left: (identifier) @pyconst)))
 (call function: (identifier) @call)
 (call function: (attribute attribute: (identifier) @callm))
+(decorator (identifier) @call)
+(decorator (attribute attribute: (identifier) @callm))
 (import_statement) @import
 (import_from_statement) @import
 (future_import_statement) @import
@@ -465,7 +470,7 @@ def _collect_edges(captures: dict[str, list[Node]], src: bytes, lang: str, def_n
     for node in captures.get("callm", ()):
         start, end = node.start_byte, node.end_byte
         callees.add(start)
-        detail = _clip(src[node.parent.start_byte : end].decode("utf-8", "replace"), DETAIL_MAX)
+        detail = _callee_text(src[node.parent.start_byte : end].decode("utf-8", "replace"))
         edges.append((start, node.start_point.row + 1, "call", src[start:end].decode("utf-8", "replace"), detail))
 
     import_spans: list[tuple[int, int]] = []
@@ -475,7 +480,7 @@ def _collect_edges(captures: dict[str, list[Node]], src: bytes, lang: str, def_n
             edges.append((at.start_byte, _line(at), "import", name, detail))
     for node in captures.get("require", ()):
         path = _string_value(src, node)
-        edges.append((node.start_byte, _line(node), "import", _path_name(path), path))
+        edges.append((node.start_byte, _line(node), "import", _require_name(node, src) or _path_name(path), path))
     import_spans.sort()
 
     noise = _NOISE_REFERENCES.get(lang, frozenset())
@@ -493,10 +498,27 @@ def _collect_edges(captures: dict[str, list[Node]], src: bytes, lang: str, def_n
         if start in callees or start in def_names or _inside(start, import_spans):
             continue
         name = src[start : node.end_byte].decode("utf-8", "replace")
-        bare = name.lstrip("_")
-        if len(name) >= MIN_REFERENCE_LEN and "A" <= bare[:1] <= "Z" and not bare.isupper() and name not in noise:
+        if len(name) >= MIN_REFERENCE_LEN and "A" <= name.lstrip("_")[:1] <= "Z" and name not in noise:
             edges.append((start, node.start_point.row + 1, "reference", name, name))
     return edges
+
+
+def _callee_text(text: str) -> str:
+    """The callee as written, on one line: ``a\n    .b`` -> ``a.b``."""
+    if len(text) > DETAIL_MAX or _WHITESPACE.search(text):
+        text = _clip(text, DETAIL_MAX).replace(" .", ".").replace(". ", ".")
+    return text
+
+
+def _require_name(node: Node, src: bytes) -> str | None:
+    """``const fs = require("node:fs")`` -> fs: the local name, when the call initialises a plain variable."""
+    call = node.parent.parent  # string -> arguments -> call_expression
+    holder = call.parent if call is not None else None
+    if holder is not None and holder.type == "variable_declarator":
+        target = _present(holder.child_by_field_name("name"))
+        if target is not None and target.type == "identifier":
+            return _text(src, target)
+    return None
 
 
 def _inside(offset: int, spans: list[tuple[int, int]]) -> bool:
@@ -535,8 +557,8 @@ def _js_imports(node: Node, src: bytes) -> list[tuple[str, str, Node]]:
         if child.type == "import_require_clause":  # TS: import fs = require("fs")
             source = child.child_by_field_name("source")
             alias = child.named_child(0)
-            path = _string_value(src, source) if source is not None else ""
-            out.append((_text(src, alias), path, alias))
+            if alias is not None and alias.type == "identifier":
+                out.append((_text(src, alias), _string_value(src, source) if source is not None else "", alias))
     if source is None:
         return out
     path = _string_value(src, source)
@@ -738,5 +760,5 @@ def _string_value(src: bytes, node: Node) -> str:
 
 
 def _path_name(path: str) -> str:
-    """Last segment of a module path without a JS/TS extension: ``./lib/util.js`` -> util."""
-    return _JS_MODULE_EXTENSION.sub("", path.rstrip("/").rsplit("/", 1)[-1]) or path
+    """Last segment of a module path without scheme or JS/TS extension: ``./lib/util.js`` -> util, ``node:fs`` -> fs."""
+    return _JS_MODULE_EXTENSION.sub("", re.split(r"[/:]", path.rstrip("/"))[-1]) or path

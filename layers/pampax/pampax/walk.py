@@ -25,7 +25,7 @@ IGNORED_SUFFIXES = (".egg-info", ".dist-info")
 @dataclass(frozen=True, slots=True)
 class _Ignore:
     base: str  # directory (relative to root, "" for root) whose .gitignore this is
-    spec: pathspec.PathSpec
+    spec: pathspec.GitIgnoreSpec
 
 
 def iter_files(root: Path) -> Iterator[str]:
@@ -60,7 +60,7 @@ def _load_gitignore(directory: Path, rel: str) -> list[_Ignore]:
     if not path.is_file():
         return []
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return [_Ignore(rel, pathspec.PathSpec.from_lines("gitwildmatch", lines))]
+    return [_Ignore(rel, pathspec.GitIgnoreSpec.from_lines(lines))]
 
 
 def _is_ignored(child: str, ignores: list[_Ignore]) -> bool:

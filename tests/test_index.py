@@ -1,0 +1,129 @@
+import sqlite3
+
+import pytest
+
+from pampax import index as indexing
+from pampax.config import IndexSettings
+from pampax.errors import IndexCorrupt, IndexMissing, NotADirectory, PathNotFound
+from pampax.index import build_index, open_index
+
+
+def _rows(index_path, sql, *params):
+    with open_index(index_path) as index:
+        return index.conn.execute(sql, params).fetchall()
+
+
+def test_build_reports_what_it_indexed(shop_repo):
+    # WHEN the shop fixture is indexed
+    report = build_index(shop_repo)
+    # THEN every text file is in, with symbols, chunks, edges and test links
+    paths = [r[0] for r in _rows(report.index, "SELECT path FROM files ORDER BY path")]
+    assert paths == [".gitignore", "docs/guide.md", "shop/__init__.py", "shop/orders.py", "shop/query.py",
+                     "shop/users.py", "tests/test_orders.py", "tests/test_users.py", "web/api.js", "web/cart.ts"]
+    assert report.files == 10 and report.parsed_files == 10 and report.reused_files == 0
+    assert report.symbols > 10 and report.chunks >= 10 and report.edges > 10 and report.test_links > 0
+    assert report.engine.split()[1] >= "3.43"
+    assert report.index == str(shop_repo / ".pampax" / "index.db")
+
+
+def test_symbols_chunks_and_edges_are_stored(shop_repo):
+    report = build_index(shop_repo)
+    symbols = _rows(report.index, "SELECT qualname, kind, start_line, end_line FROM symbols s JOIN files f ON f.id = s.file_id WHERE f.path = 'shop/query.py' ORDER BY start_line")
+    assert symbols[0] == ("QuerySet", "class", 4, 18)
+    assert ("QuerySet.filter", "method", 10, 12) in symbols
+    calls = _rows(report.index, "SELECT s.qualname, e.name FROM edges e JOIN symbols s ON s.id = e.symbol_id WHERE e.kind = 'call' AND e.name = 'get_user_by_id' ORDER BY 1")
+    assert ("place_order", "get_user_by_id") in calls
+    links = _rows(report.index, "SELECT DISTINCT target, via FROM test_links t JOIN files f ON f.id = t.file_id WHERE f.path = 'tests/test_users.py' ORDER BY 1, 2")
+    assert ("get_user_by_id", "import") in links and ("get_user_by_id", "name") in links
+
+
+def test_files_it_cannot_use_are_skipped_with_a_reason(shop_repo):
+    # GIVEN a binary file, an oversize file, a minified file and files in odd encodings
+    (shop_repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0binary")
+    (shop_repo / "big.txt").write_text("x" * 5000)
+    (shop_repo / "app.min.js").write_text("var a=1;" * 400)
+    (shop_repo / "latin.py").write_bytes("NAME = 'caf\xe9'\n".encode("latin-1"))
+    (shop_repo / "wide.txt").write_bytes("hello wide world\n".encode("utf-16"))
+    # WHEN indexed with a 4 KB size limit
+    report = build_index(shop_repo, settings=IndexSettings(max_file_bytes=4096))
+    # THEN each is skipped for its reason, and the decodable ones are indexed
+    assert report.skipped == {"binary": 1, "minified": 1, "too_large": 1}
+    paths = {r[0] for r in _rows(report.index, "SELECT path FROM files")}
+    assert {"latin.py", "wide.txt"} <= paths
+    text = _rows(report.index, "SELECT c.text FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path = 'latin.py'")
+    assert text == [("NAME = 'café'",)]
+
+
+def test_refresh_parses_only_what_changed(shop_repo):
+    first = build_index(shop_repo)
+    # WHEN nothing changed
+    again = build_index(shop_repo)
+    # THEN nothing is parsed and the generation is stable
+    assert (again.parsed_files, again.reused_files, again.generation) == (0, 10, first.generation)
+    # WHEN one file changes and one disappears
+    (shop_repo / "shop" / "orders.py").write_text("def refund(order):\n    return order\n")
+    (shop_repo / "docs" / "guide.md").unlink()
+    changed = build_index(shop_repo)
+    # THEN only that file is parsed, the other's rows are gone, and the generation moves
+    assert (changed.parsed_files, changed.removed_files, changed.files) == (1, 1, 9)
+    assert changed.generation != first.generation
+    assert _rows(changed.index, "SELECT count(*) FROM symbols WHERE name = 'place_order'") == [(0,)]
+    assert _rows(changed.index, "SELECT count(*) FROM symbols WHERE name = 'refund'") == [(1,)]
+    with open_index(changed.index) as index:  # the FTS rows of the old file went with it
+        assert index.conn.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'total_with_tax'").fetchone() == (0,)
+    # AND a full rebuild of the same tree gives the same generation as the refresh
+    assert build_index(shop_repo, full=True).generation == changed.generation
+
+
+def test_touched_but_unchanged_file_is_not_reparsed(shop_repo):
+    build_index(shop_repo)
+    path = shop_repo / "shop" / "users.py"
+    path.write_bytes(path.read_bytes())  # new mtime, same content
+    assert build_index(shop_repo).parsed_files == 0
+
+
+def test_failed_build_leaves_previous_index_intact(shop_repo, monkeypatch):
+    # GIVEN a good index
+    report = build_index(shop_repo)
+    before = (shop_repo / ".pampax" / "index.db").read_bytes()
+    (shop_repo / "shop" / "new.py").write_text("def fresh():\n    pass\n")
+
+    # WHEN the next build fails half-way through writing
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(indexing, "_insert_records", explode)
+    with pytest.raises(RuntimeError):
+        build_index(shop_repo)
+    # THEN the live index is byte-identical, still opens, and no temporary file is left behind
+    assert (shop_repo / ".pampax" / "index.db").read_bytes() == before
+    assert open_index(report.index).generation == report.generation
+    assert sorted(p.name for p in (shop_repo / ".pampax").iterdir()) == ["index.db"]
+
+
+def test_corrupt_previous_index_is_rebuilt(shop_repo):
+    target = shop_repo / ".pampax" / "index.db"
+    target.parent.mkdir()
+    target.write_bytes(b"this is not sqlite" * 100)
+    report = build_index(shop_repo)
+    assert report.parsed_files == 10
+    assert open_index(target).generation == report.generation
+
+
+def test_bad_roots_are_rejected(tmp_path):
+    with pytest.raises(PathNotFound):
+        build_index(tmp_path / "missing")
+    (tmp_path / "file.py").write_text("x = 1\n")
+    with pytest.raises(NotADirectory):
+        build_index(tmp_path / "file.py")
+
+
+def test_open_index_errors(tmp_path):
+    with pytest.raises(IndexMissing):
+        open_index(tmp_path / "none.db")
+    (tmp_path / "junk.db").write_bytes(b"garbage" * 1000)
+    with pytest.raises(IndexCorrupt):
+        open_index(tmp_path / "junk.db")
+    sqlite3.connect(tmp_path / "empty.db").execute("CREATE TABLE t(x)")
+    with pytest.raises(IndexCorrupt, match="not a pampax index"):
+        open_index(tmp_path / "empty.db")

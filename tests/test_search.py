@@ -1,0 +1,118 @@
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pampax.errors import InvalidArgument
+from pampax.models import SearchRequest
+from pampax.search import search
+
+
+def _top(index, query, **kwargs):
+    return search(index, SearchRequest(query=query, **kwargs)).results
+
+
+@pytest.mark.parametrize(
+    ("query", "path", "symbol"),
+    [
+        ("getUserById", "web/api.js", "getUserById"),
+        ("get_user_by_id", "shop/users.py", "get_user_by_id"),
+        ("QuerySet.filter", "shop/query.py", "QuerySet.filter"),
+        ("QuerySet", "shop/query.py", "QuerySet"),
+        ("ShoppingCart", "web/cart.ts", "ShoppingCart"),
+    ],
+)
+def test_identifiers_find_their_definition_first(shop_index, query, path, symbol):
+    hit = _top(shop_index, query)[0]
+    assert (hit.path, hit.symbol) == (path, symbol)
+
+
+def test_snake_and_camel_spellings_find_each_other(shop_index):
+    # GIVEN the same name spelled camelCase in JS and snake_case in Python
+    camel = {h.path for h in _top(shop_index, "getUserById")}
+    snake = {h.path for h in _top(shop_index, "get_user_by_id")}
+    # THEN each spelling also finds the other
+    assert "shop/users.py" in camel and "web/api.js" in snake
+
+
+def test_a_plain_word_finds_identifiers_containing_it(shop_index):
+    paths = {h.path for h in _top(shop_index, "user", limit=20)}
+    assert {"shop/users.py", "web/api.js", "web/cart.ts"} <= paths
+
+
+@pytest.mark.parametrize(
+    ("query", "path"),
+    [
+        ("Order amount must be a positive number of cents.", "shop/orders.py"),
+        ("UserNotFound: No user matches the given id: 42", "shop/users.py"),
+        ("Error: Request failed with status 404", "web/api.js"),
+    ],
+)
+def test_error_strings_find_the_code_that_raises_them(shop_index, query, path):
+    hit = _top(shop_index, query)[0]
+    assert hit.path == path
+    assert hit.explain.phrase_words >= 3
+
+
+def test_traceback_frames_rank_the_named_file(shop_index):
+    # GIVEN a pasted bug report whose traceback names shop/orders.py and place_order
+    report = """Placing an order crashes for new customers.
+
+Traceback (most recent call last):
+  File "/srv/app/views.py", line 12, in checkout
+    order = place_order(uid, cents)
+  File "/usr/lib/python3.11/site-packages/shop/orders.py", line 10, in place_order
+    user = get_user_by_id(user_id)
+  File "/usr/lib/python3.11/site-packages/shop/users.py", line 16, in get_user_by_id
+    raise UserNotFound(f"No user matches the given id: {user_id}")
+shop.users.UserNotFound: No user matches the given id: 7
+
+I expected a friendly error page instead of a 500."""
+    hits = _top(shop_index, report)
+    assert {hits[0].path, hits[1].path} == {"shop/users.py", "shop/orders.py"}
+    assert hits[0].explain.path_boost > 1
+
+
+def test_filters_narrow_results(shop_index):
+    assert {h.lang for h in _top(shop_index, "user", langs=("javascript",), limit=50)} == {"javascript"}
+    assert {h.path for h in _top(shop_index, "user", paths=("web",), limit=50)} == {"web/api.js", "web/cart.ts"}
+    assert {h.path for h in _top(shop_index, "user", paths=("*.ts",), limit=50)} == {"web/cart.ts"}
+    assert {h.kind for h in _top(shop_index, "user", kinds=("class",), limit=50)} == {"class"}
+
+
+def test_every_hit_explains_its_score(shop_index):
+    for hit in _top(shop_index, "get_user_by_id"):
+        assert hit.explain.matched_terms
+        assert hit.score == pytest.approx(
+            hit.explain.bm25 * hit.explain.symbol_boost * hit.explain.path_boost
+            * (1 + 0.5 * hit.explain.phrase_words) * (0.7 if hit.path.startswith("tests/") else 1), rel=1e-3)
+
+
+def test_results_are_deterministic(shop_index):
+    request = SearchRequest(query="user order total", limit=20)
+    assert search(shop_index, request).model_dump_json() == search(shop_index, request).model_dump_json()
+
+
+def test_empty_query_is_a_clear_error(shop_index):
+    with pytest.raises(InvalidArgument, match="empty"):
+        search(shop_index, SearchRequest(query="   "))
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', '""', "NEAR(user order, 2)", "user OR", "AND", "*", "user*", "-user", "(((", "body:user", "^user",
+     "user + order", "{names}: x", "'; DROP TABLE files; --", "\x00", "ünïcödé", "🙂", "a" * 5000],
+)
+def test_fts_syntax_in_queries_is_data(shop_index, query):
+    response = search(shop_index, SearchRequest(query=query))
+    assert isinstance(response.results, list)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(min_size=1, max_size=200))
+def test_arbitrary_queries_never_reach_sqlite_as_syntax(shop_index, query):
+    try:
+        response = search(shop_index, SearchRequest(query=query))
+    except InvalidArgument:
+        assert not query.strip()
+    else:
+        assert len(response.results) <= 10
