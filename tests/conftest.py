@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pampax.index import build_index, open_index
+from pampax.build import build_index
+from pampax.index import open_index
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -18,11 +20,21 @@ import typer
 from pydantic import BaseModel
 
 from pampax import assemble as bundles
-from pampax import search as searching
-from pampax.config import ResolvedConfig, load_config
-from pampax.errors import InvalidArgument, PampaxError, exit_code_for
-from pampax.index import DEFAULT_INDEX, build_index, open_index
-from pampax.models import AssembleRequest, SearchRequest, validate
+from pampax.cache import ReadThroughCache
+from pampax.config import Config, ResolvedConfig, load_config
+from pampax.dashboard import render_text, summarize
+from pampax.errors import ConfigInvalid, InvalidArgument, PampaxError, PathNotFound, exit_code_for
+from pampax.index import DEFAULT_INDEX, open_index
+from pampax.models import (
+    AssembleRequest,
+    CacheClearRequest,
+    CacheWarmRequest,
+    SearchRequest,
+    validate,
+)
+from pampax.observability import MetricsSink, Telemetry, make_logger
+from pampax.service import Service
+from pampax.stores import open_cache_store
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -40,6 +52,16 @@ class BundleFormat(str, Enum):
     md = "md"
 
 
+class LogFormat(str, Enum):
+    json = "json"
+    text = "text"
+
+
+class Scope(str, Enum):
+    search = "search"
+    bundle = "bundle"
+
+
 IndexOption = Annotated[
     Optional[Path],
     typer.Option("--index", help="index file (default: the nearest .pampax/index.db above the working directory)"),
@@ -50,12 +72,32 @@ IndexOption = Annotated[
 def root(
     ctx: typer.Context,
     config: Annotated[Optional[Path], typer.Option("--config", help="pampax.toml to read (else $PAMPAX_CONFIG, else ./pampax.toml)")] = None,
+    log_format: Annotated[Optional[LogFormat], typer.Option("--log-format", help="stderr log lines: json or text (default: JSON when piped)")] = None,
+    log_level: Annotated[Optional[str], typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")] = None,
 ) -> None:
-    ctx.obj = config
+    flags = {"observability.log_format": log_format.value if log_format else None, "observability.log_level": log_level}
+    ctx.obj = (config, flags)
 
 
-def _config(ctx: typer.Context, flags: dict[str, Any] | None = None) -> ResolvedConfig:
-    return load_config(ctx.find_root().obj, flags=flags)
+def _config(ctx: typer.Context) -> ResolvedConfig:
+    path, flags = ctx.find_root().obj
+    return load_config(path, flags=flags)
+
+
+def _telemetry(resolved: ResolvedConfig, index_path: Path) -> Telemetry:
+    """Return CLI telemetry: schema log lines on stderr, EMF documents appended to the metrics file."""
+    settings = resolved.config.observability
+    metrics = Path(settings.metrics_file) if settings.metrics_file else index_path.parent / "metrics.jsonl"
+    return Telemetry(settings, make_logger(settings, "cli", sys.stderr), MetricsSink(path=metrics))
+
+
+def _service(resolved: ResolvedConfig, index: Path | None) -> Service:
+    """Return the local service: the index file opened per call, the cache file beside it (or DynamoDB)."""
+    index_path = _find_index(index)
+    telemetry = _telemetry(resolved, index_path)
+    cache = ReadThroughCache(open_cache_store(resolved.config, index_path.parent / "cache.db"),
+                             resolved.config.cache, telemetry)
+    return Service(resolved.config, lambda: open_index(index_path), telemetry, cache)
 
 
 def _run(action: Callable[[], Any], json_errors: bool = False) -> Any:
@@ -113,13 +155,14 @@ def index(
 
     Example: pampax index ~/src/django
     """
+    from pampax.build import build_index  # the parser and writer load only for this command
+
     def action():
-        settings = _config(ctx).config.index
+        resolved = _config(ctx)
+        telemetry = _telemetry(resolved, index or path / DEFAULT_INDEX)
         progress, bar = _progress_bar()
-        if bar is None:
-            return build_index(path, index, settings, full=full)
-        with bar:
-            return build_index(path, index, settings, full=full, progress=progress)
+        with telemetry.operation("index"), bar or nullcontext():
+            return build_index(path, index, resolved.config.index, full=full, progress=progress)
 
     _print_json(_run(action))
 
@@ -142,13 +185,12 @@ def search(
     json_out = format is SearchFormat.json
 
     def action():
-        settings = _config(ctx).config.search
+        service = _service(_config(ctx), index)
         request = validate(SearchRequest, {
-            "query": query, "limit": settings.limit if limit is None else limit, "paths": path or (), "langs": lang or (),
-            "kinds": kind or (),
+            "query": query, "limit": service.config.search.limit if limit is None else limit, "paths": path or (),
+            "langs": lang or (), "kinds": kind or (),
         }, InvalidArgument)
-        with open_index(_find_index(index)) as opened:
-            return searching.search(opened, request, settings)
+        return service.search(request)
 
     response = _run(action, json_errors=json_out)
     if json_out:
@@ -177,13 +219,13 @@ def assemble(
     json_out = format is BundleFormat.json
 
     def action():
-        config = _config(ctx).config
+        service = _service(_config(ctx), index)
+        config = service.config
         request = validate(AssembleRequest, {
             "query": query, "budget": budget, "seeds": config.assemble.seeds if seeds is None else seeds,
             "max_items": config.assemble.max_items if max_items is None else max_items,
         }, InvalidArgument)
-        with open_index(_find_index(index)) as opened:
-            return bundles.assemble(opened, request, config.search)
+        return service.assemble(request)
 
     bundle = _run(action, json_errors=json_out)
     if json_out:
@@ -211,6 +253,116 @@ def config_show(ctx: typer.Context) -> None:
             for section, values in config.items() for key, value in values.items()
         },
     })
+
+
+@app.command()
+def health(ctx: typer.Context, index: IndexOption = None) -> None:
+    """Print a JSON health report; exit 0 when healthy, else the exit code of the first failed check.
+
+    Example: pampax health --index ~/src/django/.pampax/index.db
+    """
+    def action():
+        try:
+            resolved, error = _config(ctx), None
+        except ConfigInvalid as exc:  # still check the index and the cache, on default settings
+            resolved, error = ResolvedConfig(config=Config(), sources={}, file=None), exc
+        return _service(resolved, index).health(config_error=error)
+
+    report = _run(action)
+    _print_json(report)
+    failed = next((c for c in report.checks if not c.ok), None)
+    if failed is not None:
+        raise typer.Exit(exit_code_for(failed.err_kind or "internal"))
+
+
+cache_app = typer.Typer(help="Warm or clear the read-through cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("warm")
+def cache_warm(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="a repository (warms its most-called names) or a query file (JSON query set or one query per line)")],
+    index: IndexOption = None,
+    budget: Annotated[int, typer.Option("--budget", help="budget of the bundles warmed")] = 8000,
+) -> None:
+    """Replay queries against the current generation so later identical requests hit the cache.
+
+    Example: pampax cache warm benchmarks/queries/django.json --index ~/src/django/.pampax/index.db
+    """
+    def action():
+        if source.is_dir():
+            queries, where = (), index or source / DEFAULT_INDEX
+        else:
+            queries, where = _read_queries(source), index
+        request = validate(CacheWarmRequest, {"queries": queries, "budget": budget}, InvalidArgument)
+        return _service(_config(ctx), where).warm(request)
+
+    _print_json(_run(action))
+
+
+@cache_app.command("clear")
+def cache_clear(
+    ctx: typer.Context,
+    index: IndexOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="clear every scope (the default)")] = False,
+    scope: Annotated[Optional[Scope], typer.Option("--scope", help="clear one scope: search or bundle")] = None,
+) -> None:
+    """Delete cached entries and print how many were removed.
+
+    Example: pampax cache clear --scope search
+    """
+    def action():
+        if all_ and scope:
+            raise InvalidArgument("--all and --scope exclude each other")
+        return _service(_config(ctx), index).clear(CacheClearRequest(scope=scope.value if scope else "all"))
+
+    _print_json(_run(action))
+
+
+metrics_app = typer.Typer(help="Read the metrics pampax emitted.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
+
+
+@metrics_app.command("summary")
+def metrics_summary(
+    ctx: typer.Context,
+    file: Annotated[Optional[Path], typer.Argument(help="EMF metrics file (default: metrics.jsonl beside the index)")] = None,
+    index: IndexOption = None,
+    since: Annotated[Optional[float], typer.Option("--since", help="only the last N seconds")] = None,
+    format: Annotated[SearchFormat, typer.Option("--format", help="text or json")] = SearchFormat.text,
+) -> None:
+    """Print p50/p95/max per latency metric, the cache hit ratio and errors by kind.
+
+    Example: pampax metrics summary --since 3600
+    """
+    def action():
+        settings = _config(ctx).config.observability
+        path = file or (Path(settings.metrics_file) if settings.metrics_file else _find_index(index).parent / "metrics.jsonl")
+        if not path.is_file():
+            raise PathNotFound(f"no metrics file at {path}")
+        since_ms = int((time.time() - since) * 1000) if since is not None else None
+        with path.open(encoding="utf-8") as lines:
+            return summarize(lines, since_ms)
+
+    summary = _run(action)
+    if format is SearchFormat.json:
+        _print_json(summary)
+    else:
+        sys.stdout.write(render_text(summary))
+
+
+def _read_queries(path: Path) -> tuple[str, ...]:
+    """Return the queries of a JSON query set (``{"queries": [{"query": ...}]}``) or a one-per-line text file."""
+    if not path.is_file():
+        raise PathNotFound(f"{path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        try:
+            return tuple(q["query"] for q in json.loads(text)["queries"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidArgument(f"{path}: not a query set ({exc})") from exc
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
 def main() -> None:

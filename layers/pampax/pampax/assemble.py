@@ -96,46 +96,45 @@ def _expand(index: Index, seeds, terms: list[str]) -> list[_Candidate]:
 
 def _symbols_in(index: Index, chunk: _Chunk) -> list[tuple[int, str, str]]:
     """Return the function-like and type symbols defined in a chunk, outermost first."""
-    return index.conn.execute(
+    return index.query(
         """SELECT id, qualname, name FROM symbols
            WHERE file_id = ? AND start_line BETWEEN ? AND ? AND kind NOT IN ('constant', 'module')
            ORDER BY start_line, -end_line LIMIT 8""",
         (chunk.file_id, chunk.start_line, chunk.end_line),
-    ).fetchall()
+    )
 
 
 def _neighbours(index: Index, symbol_id: int, name: str, file_id: int):
     """Yield (role, edge, chunk, ambiguity) for the callees, callers and tests of one symbol."""
-    conn = index.conn
     # Callees: names this symbol calls, resolved same file first; ambiguity = definitions of the name.
-    for callee, in conn.execute(
+    for callee, in index.query(
         "SELECT DISTINCT name FROM edges WHERE symbol_id = ? AND kind = 'call' ORDER BY line LIMIT 32", (symbol_id,)
-    ).fetchall():
-        targets = conn.execute(
+    ):
+        targets = index.query(
             """SELECT s.file_id, s.start_line FROM symbols s
                WHERE s.lname = ? AND s.id != ? AND s.kind IN ('function', 'method', 'class', 'struct')
                ORDER BY s.file_id != ?, s.file_id, s.start_line LIMIT 11""",
             (callee.lower(), symbol_id, file_id),
-        ).fetchall()
+        )
         if 0 < len(targets) <= 10:
             chunk = _chunk_at(index, *targets[0])
             if chunk:
                 yield "callee", "call", chunk, len(targets)
-    definitions = conn.execute("SELECT count(*) FROM symbols WHERE lname = ?", (name.lower(),)).fetchone()[0]
+    definitions = index.query("SELECT count(*) FROM symbols WHERE lname = ?", (name.lower(),))[0][0]
     # Callers: symbols whose body calls this name.
-    callers = conn.execute(
+    callers = index.query(
         """SELECT e.file_id, s.start_line FROM edges e JOIN symbols s ON s.id = e.symbol_id
            JOIN files f ON f.id = e.file_id
            WHERE e.kind = 'call' AND e.name = ? AND e.symbol_id != ? AND f.is_test = 0
            GROUP BY e.symbol_id ORDER BY e.file_id != ?, f.path, s.start_line LIMIT ?""",
         (name, symbol_id, file_id, NEIGHBOURS_PER_EDGE),
-    ).fetchall()
+    )
     for caller_file, line in callers:
         chunk = _chunk_at(index, caller_file, line)
         if chunk:
             yield "caller", "call", chunk, definitions
     # Tests: by name (test_get_x -> get_x), by import of the name, or by calling it from a test file.
-    tests = conn.execute(
+    tests = index.query(
         """SELECT file_id, line, edge FROM (
              SELECT t.file_id, s.start_line AS line, 'test-' || t.via AS edge, f.path AS path
                FROM test_links t JOIN symbols s ON s.id = t.symbol_id JOIN files f ON f.id = t.file_id
@@ -146,7 +145,7 @@ def _neighbours(index: Index, symbol_id: int, name: str, file_id: int):
                WHERE e.kind = 'call' AND e.name = ? AND f.is_test = 1)
            ORDER BY edge DESC, path, line LIMIT ?""",
         (name.lower(), name, NEIGHBOURS_PER_EDGE),
-    ).fetchall()
+    )
     for test_file, line, edge in tests:
         chunk = _chunk_at(index, test_file, line)
         if chunk:
@@ -159,14 +158,14 @@ _CHUNK_SQL = """SELECT c.id, c.file_id, f.path, f.lang, c.start_line, c.end_line
 
 
 def _load_chunk(index: Index, chunk_id: int) -> _Chunk:
-    return _Chunk(*index.conn.execute(f"{_CHUNK_SQL} WHERE c.id = ?", (chunk_id,)).fetchone())
+    return _Chunk(*index.query(f"{_CHUNK_SQL} WHERE c.id = ?", (chunk_id,))[0])
 
 
 def _chunk_at(index: Index, file_id: int, line: int) -> _Chunk | None:
-    row = index.conn.execute(
+    rows = index.query(
         f"{_CHUNK_SQL} WHERE c.file_id = ? AND c.start_line <= ? ORDER BY c.start_line DESC LIMIT 1", (file_id, line)
-    ).fetchone()
-    return _Chunk(*row) if row and row[5] >= line else None
+    )
+    return _Chunk(*rows[0]) if rows and rows[0][5] >= line else None
 
 
 def _pack(candidates: list[_Candidate], request: AssembleRequest, terms: list[str]):

@@ -61,12 +61,29 @@ class RuntimeSettings(_Section):
     max_archive_bytes: int = Field(1_073_741_824, ge=1, description="largest unpacked size of a source archive an index job accepts")
 
 
+class CacheSettings(_Section):
+    enabled: bool = Field(True, description="serve repeated search and assemble requests from the cache")
+    ttl_seconds: int = Field(86_400, ge=1, description="how long a cached response lives")
+    path: str = Field("", description="local cache file (SQLite); empty means cache.db beside the index")
+    table: str = Field("", description="DynamoDB table; when set the cache lives there instead of the local file")
+
+
+class ObservabilitySettings(_Section):
+    service: str = Field("pampax", description="service name on every log line and metric")
+    namespace: str = Field("Pampax", description="CloudWatch metrics namespace")
+    log_level: str = Field("WARNING", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="lowest level logged")
+    log_format: str = Field("auto", pattern="^(auto|json|text)$", description="auto: JSON when stderr is not a terminal")
+    metrics_file: str = Field("", description="offline EMF sink; empty means metrics.jsonl beside the index")
+
+
 class Config(_Section):
     index: IndexSettings = IndexSettings()
     search: SearchSettings = SearchSettings()
     assemble: AssembleSettings = AssembleSettings()
     aws: AwsSettings = AwsSettings()
     runtime: RuntimeSettings = RuntimeSettings()
+    cache: CacheSettings = CacheSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
 
 
 SECTIONS: dict[str, type[_Section]] = {name: field.annotation for name, field in Config.model_fields.items()}

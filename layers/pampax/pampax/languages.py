@@ -27,7 +27,7 @@ FILENAMES: dict[str, str] = {
     "notice": "text",
     ".gitignore": "text",
     ".dockerignore": "text",
-    ".editorconfig": "ini",
+    ".editorconfig": "text",
     ".bashrc": "shell",
     ".profile": "shell",
     ".zshrc": "shell",
@@ -70,8 +70,7 @@ EXTENSIONS: dict[str, str] = {
     ".yaml": "yaml", ".yml": "yaml",
     ".toml": "toml",
     ".xml": "xml", ".xsd": "xml", ".xsl": "xml", ".svg": "xml", ".plist": "xml",
-    ".ini": "ini", ".cfg": "ini", ".conf": "ini", ".properties": "ini",
-    ".txt": "text", ".rst": "text", ".po": "text", ".pot": "text", ".csv": "text", ".tsv": "text",
+    ".txt": "text", ".ini": "text", ".cfg": "text", ".conf": "text", ".properties": "text", ".rst": "text", ".po": "text", ".pot": "text", ".csv": "text", ".tsv": "text",
     ".tex": "text", ".adoc": "text", ".in": "text", ".lock": "text", ".env": "text",
 }
 

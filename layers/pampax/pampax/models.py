@@ -145,3 +145,40 @@ class IndexReport(BaseModel):
     test_links: int
     bytes: int
     seconds: float
+
+
+class HealthCheck(BaseModel):
+    name: str
+    ok: bool
+    detail: str
+    err_kind: str | None = None
+
+
+class HealthReport(BaseModel):
+    status: Literal["healthy", "unhealthy"]
+    version: str
+    engine: str
+    generation: str | None
+    index_age_seconds: int | None
+    checks: list[HealthCheck]
+
+
+class CacheWarmRequest(_Request):
+    queries: tuple[str, ...] = Field(default=(), max_length=10_000, description="queries to replay; empty: the index's most-called symbols")
+    budget: int = Field(default=8000, gt=0, le=1_000_000, description="budget of the bundles warmed for each query")
+
+
+class CacheWarmReport(BaseModel):
+    generation: str
+    queries: int
+    written: int
+    hits: int
+
+
+class CacheClearRequest(_Request):
+    scope: Literal["search", "bundle", "all"] = "all"
+
+
+class CacheClearReport(BaseModel):
+    scope: str
+    removed: int

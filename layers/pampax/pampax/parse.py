@@ -13,8 +13,8 @@ from __future__ import annotations
 import inspect
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
@@ -94,6 +94,7 @@ _DOC_WRAPPERS = frozenset(
 )
 # Rust attributes sit between a doc comment and its item.
 _DOC_SKIPPED = frozenset({"attribute_item"})
+_GO_TYPE_KINDS = {"struct_type": "struct", "interface_type": "interface"}
 # Name field of definition nodes whose name is not in the "name" field.
 _NAME_FIELDS = {"pair": "key", "field_definition": "property", "variable_declarator": "name"}
 # Go declares these in the universe block; as references they only add noise.
@@ -106,6 +107,8 @@ _NOISE_REFERENCES = {"go": _GO_BUILTIN_TYPES, "java": frozenset({"var"}), "rust"
 _REF_INITIALS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _PY_CONSTANT = re.compile(r"_*[A-Z][A-Z0-9_]*")
 _WHITESPACE = re.compile(r"\s")
+_BLOCK_COMMENT_LINE = re.compile(r"^\s*\* ?")
+_LINE_COMMENT = re.compile(r"^\s*//[/!]? ?")
 _JS_MODULE_EXTENSION = re.compile(r"\.(?:[cm]?[jt]sx?|json)$")
 
 # Capture names: a symbol kind (or a language-specific def capture: pyconst, gotype, gomethod), "call"
@@ -233,25 +236,6 @@ _QUERIES = {
 }
 
 
-def _grammar(lang: str) -> object:
-    """Return the grammar capsule of a parsed language (imported lazily: each grammar costs load time)."""
-    if lang == "python":
-        import tree_sitter_python as grammar
-    elif lang == "javascript":
-        import tree_sitter_javascript as grammar
-    elif lang in ("typescript", "tsx"):
-        import tree_sitter_typescript as grammar
-
-        return grammar.language_typescript() if lang == "typescript" else grammar.language_tsx()
-    elif lang == "go":
-        import tree_sitter_go as grammar
-    elif lang == "java":
-        import tree_sitter_java as grammar
-    else:
-        import tree_sitter_rust as grammar
-    return grammar.language()
-
-
 # lang -> (parser, query); building a Language and compiling a Query costs milliseconds each.
 _ENGINES: dict[str, tuple[Parser, Query]] = {}
 
@@ -281,6 +265,25 @@ def _engine(lang: str) -> tuple[Parser, Query]:
     return engine
 
 
+def _grammar(lang: str) -> object:
+    """Return the grammar capsule of a parsed language (imported lazily: each grammar costs load time)."""
+    if lang == "python":
+        import tree_sitter_python as grammar
+    elif lang == "javascript":
+        import tree_sitter_javascript as grammar
+    elif lang in ("typescript", "tsx"):
+        import tree_sitter_typescript as grammar
+
+        return grammar.language_typescript() if lang == "typescript" else grammar.language_tsx()
+    elif lang == "go":
+        import tree_sitter_go as grammar
+    elif lang == "java":
+        import tree_sitter_java as grammar
+    else:
+        import tree_sitter_rust as grammar
+    return grammar.language()
+
+
 # ---------------------------------------------------------------- symbols
 
 
@@ -305,7 +308,8 @@ def _collect_defs(captures: dict[str, list[Node]], src: bytes, lang: str) -> tup
         name_node = _present(node.child_by_field_name("name"))
         if name_node is not None:
             def_names.add(name_node.start_byte)
-            kind = _GO_TYPE_KINDS.get(_field_type(node, "type"), "type")
+            type_node = node.child_by_field_name("type")
+            kind = _GO_TYPE_KINDS.get(type_node.type, "type") if type_node is not None else "type"
             defs.append(_make_def(node, _text(src, name_node), kind, src, lang))
     for node in captures.get("gomethod", ()):
         name_node = _present(node.child_by_field_name("name"))
@@ -326,11 +330,8 @@ def _collect_defs(captures: dict[str, list[Node]], src: bytes, lang: str) -> tup
     return defs, def_names
 
 
-_GO_TYPE_KINDS = {"struct_type": "struct", "interface_type": "interface"}
-
-
 def _make_def(node: Node, name: str, kind: str, src: bytes, lang: str) -> _Def:
-    """Build the record of a definition node: its span (including decorators), signature and docs."""
+    """Build the record of a definition node: its span (with decorators/attributes), signature and docs."""
     outer = node
     parent = node.parent
     if parent is not None and (
@@ -338,10 +339,13 @@ def _make_def(node: Node, name: str, kind: str, src: bytes, lang: str) -> _Def:
         or (parent.type in ("lexical_declaration", "variable_declaration") and parent.named_child_count == 1)
     ):
         outer = parent
-    header_start = node.start_byte if lang == "python" else outer.start_byte
-    signature = _signature(node, header_start, src, lang)
+    signature = _signature(node, node.start_byte if lang == "python" else outer.start_byte, src, lang)
     docstring = _python_docstring(node, src) if lang == "python" else _leading_comment(outer, src, _COMMENT_TYPES[lang])
-    return _Def(outer.start_byte, outer.end_byte, _line(outer), _end_line(outer), name, kind, signature, docstring)
+    first = outer
+    if lang == "rust":  # `#[derive(..)]` / `#[test]` are siblings before the item, like Python decorators
+        while (previous := first.prev_named_sibling) is not None and previous.type == "attribute_item":
+            first = previous
+    return _Def(first.start_byte, outer.end_byte, _line(first), _end_line(outer), name, kind, signature, docstring)
 
 
 def _signature(node: Node, start: int, src: bytes, lang: str) -> str:
@@ -416,8 +420,8 @@ def _uncomment(comment: str) -> str:
     if comment.startswith("/*"):
         inner = comment[2:-2] if comment.endswith("*/") else comment[2:]
         lines = inner.lstrip("*!").splitlines()
-        return "\n".join(re.sub(r"^\s*\* ?", "", line).rstrip() for line in lines)
-    return "\n".join(re.sub(r"^\s*//[/!]? ?", "", line).rstrip() for line in comment.splitlines())
+        return "\n".join(_BLOCK_COMMENT_LINE.sub("", line).rstrip() for line in lines)
+    return "\n".join(_LINE_COMMENT.sub("", line).rstrip() for line in comment.splitlines())
 
 
 def _nest(defs: list[_Def]) -> None:
@@ -726,11 +730,6 @@ def _end_row(node: Node) -> int:
 
 def _end_line(node: Node) -> int:
     return _end_row(node) + 1
-
-
-def _field_type(node: Node, field: str) -> str | None:
-    child = node.child_by_field_name(field)
-    return child.type if child is not None else None
 
 
 def _first_descendant(node: Node | None, node_type: str) -> Node | None:

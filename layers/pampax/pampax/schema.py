@@ -8,9 +8,12 @@ ranks (same file, then imported files, then anywhere).
 
 from __future__ import annotations
 
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from . import db
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # Bump when a table or column changes meaning; an index with another version is rebuilt from scratch.
 SCHEMA_VERSION = 1

@@ -93,20 +93,20 @@ def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: Se
     filters, params = _filters(request)
     pool = max(limit * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES)
     weights = ", ".join(str(w) for w in FTS_WEIGHTS)
-    rows = index.conn.execute(
+    rows = index.query(
         f"""SELECT c.id, bm25(chunks_fts, {weights}), f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line,
                    c.kind, c.names, c.text
             FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
             WHERE chunks_fts MATCH ? {filters}
             ORDER BY bm25(chunks_fts, {weights}), f.path, c.start_line LIMIT ?""",
         (match, *params, pool),
-    ).fetchall()
+    )
     found = {row[0]: _Candidate(*row[:4], bool(row[4]), *row[5:]) for row in rows}
     phrases = _phrase_chunks(index, plan, filters, params)
     extra = (_symbol_chunks(index, plan, filters, params) | phrases.keys()) - found.keys()
     if extra:
         marks = ",".join("?" * len(extra))
-        for row in index.conn.execute(
+        for row in index.query(
             f"""SELECT c.id, bm25(chunks_fts, {weights}), f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line,
                        c.kind, c.names, c.text
                 FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
@@ -150,13 +150,13 @@ def _symbol_chunks(index: Index, plan: QueryPlan, filters: str, params: list) ->
     if not names:
         return set()
     marks = ",".join("?" * len(names))
-    rows = index.conn.execute(
+    rows = index.query(
         f"""SELECT c.id FROM symbols s
             JOIN chunks c ON c.file_id = s.file_id AND s.start_line BETWEEN c.start_line AND c.end_line
             JOIN files f ON f.id = c.file_id
             WHERE s.lname IN ({marks}) {filters} ORDER BY c.id LIMIT 200""",
         (*sorted(names), *params),
-    ).fetchall()
+    )
     return {r[0] for r in rows}
 
 
@@ -164,11 +164,11 @@ def _phrase_chunks(index: Index, plan: QueryPlan, filters: str, params: list) ->
     """Return {chunk id: words of the longest error-message run the chunk's body holds verbatim}."""
     found: dict[int, int] = {}
     for run in plan.message_runs:
-        rows = index.conn.execute(
+        rows = index.query(
             f"""SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
                 WHERE chunks_fts MATCH ? {filters} ORDER BY rank LIMIT {_PHRASE_HITS}""",
             (f"body : {fts_token(' '.join(run))}", *params),
-        ).fetchall()
+        )
         for (chunk_id,) in rows:
             found[chunk_id] = max(found.get(chunk_id, 0), len(run))
     return found
@@ -180,9 +180,9 @@ def _hinted_files(index: Index, plan: QueryPlan) -> set[int]:
     for hint in plan.path_hints:
         parts = hint.strip("/").split("/")
         for start in range(len(parts)):
-            row = index.conn.execute("SELECT id FROM files WHERE path = ?", ("/".join(parts[start:]),)).fetchone()
-            if row:
-                ids.add(row[0])
+            rows = index.query("SELECT id FROM files WHERE path = ?", ("/".join(parts[start:]),))
+            if rows:
+                ids.add(rows[0][0])
                 break
     return ids
 
@@ -233,16 +233,16 @@ def _best_symbol(index: Index, candidate: _Candidate, plan: QueryPlan) -> tuple[
     wanted = {i.rsplit(".", 1)[-1].lower() for i in plan.identifiers + plan.frame_functions}
     named = [q for q in qualnames if q.rsplit(".", 1)[-1].lower() in wanted]
     if not named:
-        row = index.conn.execute(
+        rows = index.query(
             "SELECT s.qualname, s.kind FROM chunks c JOIN symbols s ON s.id = c.symbol_id WHERE c.id = ?",
             (candidate.chunk_id,),
-        ).fetchone()
-        return (row[0], row[1]) if row else (None, candidate.kind)
-    row = index.conn.execute(
+        )
+        return rows[0] if rows else (None, candidate.kind)
+    rows = index.query(
         "SELECT kind FROM symbols WHERE file_id = ? AND qualname = ? ORDER BY start_line LIMIT 1",
         (candidate.file_id, named[0]),
-    ).fetchone()
-    return named[0], row[0] if row else candidate.kind
+    )
+    return named[0], rows[0][0] if rows else candidate.kind
 
 
 def _chunk_words(text: str) -> set[str]:
@@ -271,8 +271,8 @@ def _snippet(candidate: _Candidate, matched: list[str]) -> str:
 
 def _document_frequencies(index: Index, terms: list[str]) -> dict[str, int]:
     marks = ",".join("?" * len(terms))
-    return dict(index.conn.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", terms).fetchall())
+    return dict(index.query(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", terms))
 
 
 def _chunk_count(index: Index) -> int:
-    return index.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    return index.query("SELECT count(*) FROM chunks")[0][0]

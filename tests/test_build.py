@@ -2,10 +2,11 @@ import sqlite3
 
 import pytest
 
-from pampax import index as indexing
+from pampax import build as indexing
 from pampax.config import IndexSettings
 from pampax.errors import IndexCorrupt, IndexMissing, NotADirectory, PathNotFound
-from pampax.index import build_index, open_index
+from pampax.build import build_index
+from pampax.index import open_index
 
 
 def _rows(index_path, sql, *params):

@@ -1,0 +1,288 @@
+"""Build or refresh the SQLite index of a repository.
+
+A build never writes the live file: it copies the previous index aside (or starts an empty one),
+applies the changed files, commits, and only then swaps the result in with ``os.replace``. An
+interrupted or failed run leaves the previous index byte-for-byte intact. Files whose size and
+mtime (or, failing that, sha256) are unchanged are not read again, so a refresh costs the walk plus
+the changed files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from . import __version__, db, schema
+from .analyze import FileRecord, Skipped, analyze_file, path_terms, sha256_of
+from .config import IndexSettings
+from .errors import IndexCorrupt, NotADirectory, PathNotFound
+from .index import Index, default_index_path
+from .models import IndexReport
+from .walk import iter_files
+
+# Below this many changed files a process pool costs more than it saves (fork + grammar loading).
+_POOL_MIN_FILES = 64
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass(frozen=True, slots=True)
+class _Previous:
+    path: str
+    id: int
+    sha256: str
+    size: int
+    mtime_ns: int
+
+
+def build_index(
+    root: str | Path,
+    index_path: str | Path | None = None,
+    settings: IndexSettings = IndexSettings(),
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Index ``root`` into ``index_path`` (default ``root/.pampax/index.db``) and return what was done.
+
+    Raises ``PathNotFound`` / ``NotADirectory`` for a bad root. A previous index that is corrupt or
+    from another schema or pampax version is rebuilt from scratch rather than patched.
+    """
+    started = time.perf_counter()
+    root = Path(root)
+    if not root.exists():
+        raise PathNotFound(f"{root} does not exist")
+    if not root.is_dir():
+        raise NotADirectory(f"{root} is a file; pampax indexes a directory")
+    root = root.resolve()
+    target = Path(index_path) if index_path else default_index_path(root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(target)
+
+    previous = {} if full else _read_previous(target)
+    paths = [p for p in iter_files(root) if (root / p).resolve() != target.resolve()]
+    skipped: dict[str, int] = {}
+    todo: list[tuple[str, int]] = []
+    kept: dict[str, _Previous] = {}
+    for rel in paths:
+        stat = (root / rel).stat()
+        if stat.st_size > settings.max_file_bytes:
+            skipped["too_large"] = skipped.get("too_large", 0) + 1
+        elif (old := previous.get(rel)) and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            kept[rel] = old
+        else:
+            todo.append((rel, stat.st_mtime_ns))
+
+    records: list[FileRecord] = []
+    for result in _analyze_all(root, todo, settings, previous, progress):
+        if isinstance(result, Skipped):
+            skipped[result.reason] = skipped.get(result.reason, 0) + 1
+        elif isinstance(result, _Previous):
+            kept[result.path] = result
+        else:
+            records.append(result)
+    parsed = {r.path for r in records}
+    removed = [p for p in previous if p not in kept and p not in parsed]
+
+    if previous and not records and not removed and target.exists():
+        with Index(target) as live:  # nothing changed: keep the live file untouched
+            generation = live.generation
+    else:
+        generation = _write(target, previous, records, removed, kept)
+    counts = _counts(target)
+    return IndexReport(
+        root=str(root), index=str(target), generation=generation, engine=db.engine(),
+        files=counts["files"], parsed_files=len(records), reused_files=len(kept), removed_files=len(removed),
+        skipped=dict(sorted(skipped.items())), symbols=counts["symbols"], chunks=counts["chunks"],
+        edges=counts["edges"], test_links=counts["test_links"], bytes=target.stat().st_size,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _analyze_all(
+    root: Path, todo: list[tuple[str, int]], settings: IndexSettings, previous: dict[str, _Previous],
+    progress: Progress | None,
+) -> Iterable[FileRecord | Skipped | _Previous]:
+    jobs = [(root, rel, mtime, settings.minified_line_chars, previous.get(rel)) for rel, mtime in todo]
+    workers = settings.workers or os.cpu_count() or 1
+    if len(jobs) < _POOL_MIN_FILES or workers == 1:
+        results = map(_analyze_job, jobs)
+        pool = None
+    else:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        results = pool.map(_analyze_job, jobs, chunksize=16)
+    try:
+        for done, result in enumerate(results, start=1):
+            if progress:
+                progress(done, len(jobs))
+            yield result
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+
+
+def _analyze_job(job: tuple[Path, str, int, int, _Previous | None]) -> FileRecord | Skipped | _Previous:
+    root, rel, mtime_ns, minified_line_chars, old = job
+    try:
+        data = (root / rel).read_bytes()
+    except OSError:
+        return Skipped(rel, "unreadable")
+    if old is not None and old.sha256 == sha256_of(data):
+        # Touched but unchanged (a checkout, a `touch`): keep the rows, remember the new mtime.
+        return _Previous(rel, old.id, old.sha256, old.size, mtime_ns)
+    return analyze_file(rel, data, mtime_ns, minified_line_chars)
+
+
+def _read_previous(target: Path) -> dict[str, _Previous]:
+    """Return the file table of a usable previous index, or {} when there is none worth patching."""
+    if not target.exists():
+        return {}
+    try:
+        with Index(target) as previous:
+            if previous.meta.get("pampax_version") != __version__:
+                return {}
+            rows = previous.query("SELECT path, id, sha256, size, mtime_ns FROM files")
+    except (IndexCorrupt, db.Error):
+        return {}
+    return {row[0]: _Previous(*row) for row in rows}
+
+
+def _write(
+    target: Path, previous: dict[str, _Previous], records: list[FileRecord], removed: list[str],
+    kept: dict[str, _Previous],
+) -> str:
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        if previous:
+            shutil.copyfile(target, temporary)
+        conn = db.connect(temporary)
+        # The temporary file is private until the swap: a crash just leaves garbage to delete next run.
+        conn.execute("PRAGMA journal_mode = MEMORY")
+        conn.execute("PRAGMA synchronous = OFF")
+        database = sqlite_utils.Database(conn)
+        if not previous:
+            schema.create(database)
+        with conn:
+            stale = [previous[p].id for p in removed] + [previous[r.path].id for r in records if r.path in previous]
+            _delete_files(conn, stale)
+            _update_mtimes(conn, [k for k in kept.values() if k.path in previous])
+            _insert_records(database, records)
+            generation = _generation(conn)
+            database["meta"].upsert_all(
+                [{"key": "generation", "value": generation},
+                 {"key": "schema_version", "value": str(schema.SCHEMA_VERSION)},
+                 {"key": "pampax_version", "value": __version__},
+                 {"key": "engine", "value": db.engine()},
+                 {"key": "built_at", "value": datetime.now(timezone.utc).isoformat(timespec="seconds")}],
+                pk="key",
+            )
+        conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
+        conn.execute("PRAGMA optimize")
+        conn.close()
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return generation
+
+
+def _delete_files(conn, file_ids: list[int]) -> None:
+    for file_id in file_ids:
+        conn.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)", (file_id,))
+        for table in ("chunks", "edges", "test_links", "symbols"):
+            conn.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
+        conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
+
+
+def _update_mtimes(conn, kept: list[_Previous]) -> None:
+    conn.executemany("UPDATE files SET mtime_ns = ? WHERE id = ?", [(k.mtime_ns, k.id) for k in kept])
+
+
+def _insert_records(database: sqlite_utils.Database, records: list[FileRecord]) -> None:
+    """Insert the rows of ``records``; ids continue after the current maxima so refreshes never collide."""
+    next_id = {t: _max_id(database, t) + 1 for t in ("files", "symbols", "chunks")}
+    files, symbols, chunks, fts, edges, links = [], [], [], [], [], []
+    for record in sorted(records, key=lambda r: r.path):
+        file_id = next_id["files"]
+        next_id["files"] += 1
+        files.append({"id": file_id, "path": record.path, "lang": record.lang, "sha256": record.sha256,
+                      "size": record.size, "mtime_ns": record.mtime_ns, "lines": record.lines,
+                      "is_test": int(record.is_test)})
+        symbol_ids = list(range(next_id["symbols"], next_id["symbols"] + len(record.symbols)))
+        next_id["symbols"] += len(record.symbols)
+        by_qualname: dict[str, int] = {}
+        for symbol_id, s in zip(symbol_ids, record.symbols):
+            by_qualname.setdefault(s.qualname, symbol_id)
+            symbols.append({"id": symbol_id, "file_id": file_id, "name": s.name, "lname": s.name.lower(),
+                            "qualname": s.qualname, "kind": s.kind, "start_line": s.start_line,
+                            "end_line": s.end_line, "signature": s.signature, "docstring": s.docstring,
+                            "parent": s.parent})
+        for e in record.edges:
+            edges.append({"file_id": file_id, "symbol_id": by_qualname.get(e.scope) if e.scope else None,
+                          "kind": e.kind, "name": e.name, "detail": e.detail, "line": e.line})
+        for symbol_index, target, via in record.test_targets:
+            links.append({"file_id": file_id, "symbol_id": None if symbol_index is None else symbol_ids[symbol_index],
+                          "target": target, "via": via})
+        path_text = path_terms(record.path)
+        for c in record.chunks:
+            chunk_id = next_id["chunks"]
+            next_id["chunks"] += 1
+            chunks.append({"id": chunk_id, "file_id": file_id,
+                           "symbol_id": None if c.symbol_index is None else symbol_ids[c.symbol_index],
+                           "start_line": c.start_line, "end_line": c.end_line, "kind": c.kind,
+                           "names": c.names, "text": c.text})
+            fts.append((chunk_id, c.names, path_text, c.text, c.parts))
+    for table, rows in (("files", files), ("symbols", symbols), ("chunks", chunks), ("edges", edges),
+                        ("test_links", links)):
+        database[table].insert_all(rows, batch_size=1000)
+    database.conn.executemany(
+        f"INSERT INTO chunks_fts(rowid, {', '.join(schema.FTS_COLUMNS)}) VALUES (?, ?, ?, ?, ?)", fts
+    )
+
+
+def _max_id(database: sqlite_utils.Database, table: str) -> int:
+    return database.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+
+
+def _generation(conn) -> str:
+    """Return the generation id: a digest of every file's path and hash plus the schema and pampax versions.
+
+    The same tree indexed by the same release gets the same generation, so caches stay valid across
+    a no-op rebuild and outputs are byte-identical.
+    """
+    digest = hashlib.sha256(f"{schema.SCHEMA_VERSION}:{__version__}".encode())
+    for path, sha in conn.execute("SELECT path, sha256 FROM files ORDER BY path"):
+        digest.update(f"\n{path}\0{sha}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+        pid = leftover.name.rsplit(".", 2)[-2]
+        if not (pid.isdigit() and _is_running(int(pid))):
+            leftover.unlink(missing_ok=True)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _counts(target: Path) -> dict[str, int]:
+    with Index(target) as index:
+        return {t: index.query(f"SELECT count(*) FROM {t}")[0][0]
+                for t in ("files", "symbols", "chunks", "edges", "test_links")}

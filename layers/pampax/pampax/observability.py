@@ -1,0 +1,180 @@
+"""Structured logs and EMF metrics with one stable schema, through Powertools.
+
+Every log line carries exactly ``LOG_FIELDS`` (absent values are null): Powertools' Logger with a
+formatter of ours, because its default formatter adds and drops keys by context. Metrics are EMF
+documents built by Powertools' ``EphemeralMetrics`` (no state shared between instances); a
+``MetricsSink`` decides where they go: stdout in Lambda (CloudWatch reads EMF from the log) or a
+JSON-lines file offline, so ``pampax metrics summary`` can read the same documents.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.formatter import BasePowertoolsFormatter
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from .config import ObservabilitySettings
+from .errors import PampaxError
+
+LOG_FIELDS = ("time", "level", "component", "op", "corr_id", "duration_ms", "status", "msg", "err_code", "err_kind")
+# Operation -> its latency metric. Every other figure is emitted by name below.
+LATENCY_METRICS = {"search": "search_latency_ms", "assemble": "assemble_latency_ms", "index": "index_refresh_ms"}
+METRIC_NAMES = (*LATENCY_METRICS.values(), "sqlite_read_ms", "cache_hit_ratio", "errors_total")
+
+
+class SchemaFormatter(BasePowertoolsFormatter):
+    """Render records with exactly ``LOG_FIELDS``, as one JSON object or one ``key=value`` text line."""
+
+    def __init__(self, component: str, text: bool = False):
+        super().__init__()
+        self.component = component
+        self.text = text
+        self._keys: dict[str, Any] = {}
+
+    def append_keys(self, **additional_keys: Any) -> None:
+        self._keys.update(additional_keys)
+
+    def get_current_keys(self) -> dict[str, Any]:
+        return dict(self._keys)
+
+    def remove_keys(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._keys.pop(key, None)
+
+    def clear_state(self) -> None:
+        self._keys = {}
+
+    def format(self, record: logging.LogRecord) -> str:  # noqa: A003 - logging's name
+        line: dict[str, Any] = dict.fromkeys(LOG_FIELDS)
+        line["time"] = datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")
+        line["level"] = record.levelname
+        line["component"] = self.component
+        # Powertools' set_correlation_id() stores ``correlation_id``; the schema calls it corr_id.
+        line["corr_id"] = self._keys.get("correlation_id")
+        for key in LOG_FIELDS:
+            if key in self._keys:
+                line[key] = self._keys[key]
+            if key in record.__dict__:
+                line[key] = record.__dict__[key]
+        line["msg"] = record.getMessage()
+        if self.text:
+            return " ".join(f"{k}={v}" for k, v in line.items() if v is not None)
+        return json.dumps(line, default=str, separators=(",", ":"))
+
+
+def make_logger(settings: ObservabilitySettings, component: str, stream: IO[str] | None = None) -> Logger:
+    """Return a Powertools Logger writing the schema to ``stream`` (stdout in Lambda, stderr for the CLI).
+
+    Powertools keys loggers by service name and configures each only once per process, so the
+    first ``make_logger`` of a service decides its stream.
+    """
+    stream = stream or sys.stdout
+    text = settings.log_format == "text" or (settings.log_format == "auto" and stream.isatty())
+    return Logger(
+        service=settings.service, level=settings.log_level, logger_handler=logging.StreamHandler(stream),
+        logger_formatter=SchemaFormatter(component, text=text),
+    )
+
+
+class MetricsSink:
+    """Where EMF documents go: a text stream (Lambda's stdout) or an appended JSON-lines file."""
+
+    def __init__(self, stream: IO[str] | None = None, path: Path | None = None):
+        self.stream = stream
+        self.path = path
+
+    def write(self, documents: list[dict]) -> None:
+        lines = "".join(json.dumps(d, separators=(",", ":")) + "\n" for d in documents)
+        if self.path is not None:
+            # Metrics are best effort: an unwritable metrics file must not fail the operation it measures.
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as file:
+                    file.write(lines)
+            except OSError:
+                pass
+        elif self.stream is not None:
+            self.stream.write(lines)
+            self.stream.flush()
+
+
+@dataclass
+class Operation:
+    """One timed operation; the caller may add ``sqlite_ms`` and a cache outcome before it ends."""
+
+    op: str
+    sqlite_ms: float | None = None
+    cache_hit: bool | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+class Telemetry:
+    """Times operations, logs one schema line per operation and emits their metrics."""
+
+    def __init__(self, settings: ObservabilitySettings, logger: Logger, sink: MetricsSink):
+        self.settings = settings
+        self.logger = logger
+        self.sink = sink
+
+    @contextmanager
+    def operation(self, op: str) -> Iterator[Operation]:
+        """Time the ``with`` body as ``op``; log it and emit its metrics whether it succeeds or fails.
+
+        A ``PampaxError`` is logged with its kind and code (at INFO for caller mistakes, ERROR for
+        ``internal``), counted in ``errors_total{kind}`` and re-raised unchanged.
+        """
+        record = Operation(op)
+        started = time.perf_counter()
+        try:
+            yield record
+        except PampaxError as error:
+            self._finish(record, started, "error", error.kind, error.code, error.message)
+            raise
+        except Exception as error:
+            self._finish(record, started, "error", "internal", 1, f"{type(error).__name__}: {error}")
+            raise
+        else:
+            self._finish(record, started, "ok", None, None, f"{op} ok")
+
+    def count_error(self, kind: str, message: str, op: str | None = None) -> None:
+        """Log and count an error that did not fail the operation (a bypassed cache, say)."""
+        self.logger.warning(message, extra={"op": op, "status": "degraded", "err_kind": kind})
+        self.sink.write([self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": kind})])
+
+    def _finish(self, record: Operation, started: float, status: str, kind: str | None, code: int | None,
+                message: str) -> None:
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        level = logging.ERROR if kind == "internal" else logging.INFO
+        self.logger.log(level, message, extra={"op": record.op, "duration_ms": duration_ms, "status": status,
+                                                "err_code": code, "err_kind": kind, **record.fields})
+        values: dict[str, tuple[float, MetricUnit]] = {}
+        if record.op in LATENCY_METRICS:
+            values[LATENCY_METRICS[record.op]] = (duration_ms, MetricUnit.Milliseconds)
+        if record.sqlite_ms is not None:
+            values["sqlite_read_ms"] = (round(record.sqlite_ms, 3), MetricUnit.Milliseconds)
+        if record.cache_hit is not None:
+            # 100 or 0 per request: CloudWatch's Average over a period is then the hit ratio in percent.
+            values["cache_hit_ratio"] = (100.0 if record.cache_hit else 0.0, MetricUnit.Percent)
+        documents = [self._document(values, {"op": record.op})] if values else []
+        if kind is not None:
+            documents.append(self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": kind}))
+        self.sink.write(documents)
+
+    def _document(self, values: dict[str, tuple[float, MetricUnit]], dimensions: dict[str, str]) -> dict:
+        metrics = EphemeralMetrics(namespace=self.settings.namespace, service=self.settings.service)
+        for name, value in dimensions.items():
+            metrics.add_dimension(name, value)
+        for name, (value, unit) in values.items():
+            metrics.add_metric(name=name, unit=unit, value=value)
+        return metrics.serialize_metric_set()

@@ -1,0 +1,54 @@
+"""boto3 clients with explicit timeouts and retries, and the one translation of AWS failures into pampax errors.
+
+Every S3 and SQS call pampax makes goes through a client built here, so no call can wait on
+botocore's 60-second defaults or retry without backoff.
+"""
+
+from __future__ import annotations
+
+import boto3
+from boto3.exceptions import S3UploadFailedError
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+
+from ..config import AwsSettings
+from ..errors import ConfigInvalid, StoreUnavailable
+
+# What an S3 or SQS call can raise: service errors, transport errors (timeouts, refused
+# connections), and s3transfer's wrapper around a failed multipart upload.
+FAILURES = (ClientError, BotoCoreError, S3UploadFailedError)
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+def client(service: str, settings: AwsSettings):
+    """Return a boto3 client for ``service`` configured from ``settings``.
+
+    Retries use botocore's ``standard`` mode (exponential backoff with jitter, throttling-aware).
+    Raises ``ConfigInvalid`` when no region can be found.
+    """
+    config = BotoConfig(
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+    )
+    try:
+        return boto3.client(
+            service, region_name=settings.region or None, endpoint_url=settings.endpoint_url or None, config=config
+        )
+    except NoRegionError as exc:
+        raise ConfigInvalid("aws.region: no AWS region set (set PAMPAX_AWS_REGION or AWS_REGION)") from exc
+
+
+def is_missing(exc: Exception) -> bool:
+    """Return whether a boto3 failure means "no such object" rather than "the store failed"."""
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _MISSING
+
+
+def unavailable(where: str, exc: Exception) -> StoreUnavailable:
+    """Return the ``StoreUnavailable`` for a failed call: where it failed and AWS's one-line reason."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        reason = f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+    return StoreUnavailable(f"{where}: {reason}")
