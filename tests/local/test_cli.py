@@ -89,3 +89,47 @@ def test_config_show_names_sources(tmp_path, monkeypatch):
     assert settings["search.limit"] == {"value": 4, "source": f"file:{tmp_path / 'pampax.toml'}"}
     assert settings["assemble.seeds"] == {"value": 3, "source": "env:PAMPAX_ASSEMBLE_SEEDS"}
     assert settings["index.workers"] == {"value": 0, "source": "default"}
+
+
+def test_health_exit_codes(tmp_path, shop_index_path):
+    # GIVEN a healthy index, a missing one and a broken cache file
+    ok = _run("health", "--index", str(shop_index_path))
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["status"] == "healthy"
+    missing = _run("health", "--index", str(tmp_path / "none.db"))
+    assert missing.exit_code == exit_code_for("index_missing")
+    assert json.loads(missing.stdout)["status"] == "unhealthy"
+    (tmp_path / "cache.db").write_bytes(b"garbage" * 1000)
+    broken = _run("health", "--index", str(shop_index_path), env={"PAMPAX_CACHE_PATH": str(tmp_path / "cache.db")})
+    assert broken.exit_code == exit_code_for("cache_unavailable")
+    bad = _run("health", "--index", str(shop_index_path), env={"PAMPAX_SEARCH_LIMIT": "zero"})
+    assert bad.exit_code == exit_code_for("config_invalid")
+
+
+def test_cache_warm_clear_and_metrics_summary(shop_repo, tmp_path):
+    # GIVEN an indexed repo and a query file
+    assert _run("index", str(shop_repo)).exit_code == 0
+    index = str(shop_repo / ".pampax" / "index.db")
+    (tmp_path / "queries.txt").write_text("get_user_by_id\nQuerySet\n")
+    # WHEN the cache is warmed twice, then searched, then cleared
+    first = json.loads(_run("cache", "warm", str(tmp_path / "queries.txt"), "--index", index).stdout)
+    second = json.loads(_run("cache", "warm", str(shop_repo)).stdout)
+    assert (first["queries"], first["written"], first["hits"]) == (2, 4, 0)
+    assert second["queries"] > 0
+    assert _run("search", "QuerySet", "--index", index).exit_code == 0
+    cleared = json.loads(_run("cache", "clear", "--scope", "search", "--index", index).stdout)
+    assert cleared["scope"] == "search" and cleared["removed"] >= 2
+    # THEN the metrics file beside the index summarizes the search and its cache hit
+    summary = json.loads(_run("metrics", "summary", "--index", index, "--format", "json").stdout)
+    assert summary["cache_hit_ratio"] == 1.0
+    assert [f["metric"] for f in summary["figures"]] == ["index_refresh_ms", "search_latency_ms"]
+    text = _run("metrics", "summary", "--index", index)
+    assert "search_latency_ms" in text.stdout and "cache hit ratio: 100.0%" in text.stdout
+
+
+def test_cli_logs_go_to_stderr_in_the_schema(shop_index_path):
+    result = _run("--log-level", "INFO", "--log-format", "json", "search", "QuerySet", "--index", str(shop_index_path))
+    assert result.exit_code == 0
+    json.loads(result.stdout)  # stdout stays pure JSON
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert lines and all(set(line) == {"time", "level", "component", "op", "corr_id", "duration_ms", "status", "msg",
+                                       "err_code", "err_kind"} for line in lines)

@@ -74,17 +74,20 @@ class SchemaFormatter(BasePowertoolsFormatter):
 
 
 def make_logger(settings: ObservabilitySettings, component: str, stream: IO[str] | None = None) -> Logger:
-    """Return a Powertools Logger writing the schema to ``stream`` (stdout in Lambda, stderr for the CLI).
-
-    Powertools keys loggers by service name and configures each only once per process, so the
-    first ``make_logger`` of a service decides its stream.
-    """
+    """Return a Powertools Logger writing the schema to ``stream`` (stdout in Lambda, stderr for the CLI)."""
     stream = stream or sys.stdout
     text = settings.log_format == "text" or (settings.log_format == "auto" and stream.isatty())
-    return Logger(
-        service=settings.service, level=settings.log_level, logger_handler=logging.StreamHandler(stream),
-        logger_formatter=SchemaFormatter(component, text=text),
-    )
+    formatter = SchemaFormatter(component, text=text)
+    logger = Logger(service=settings.service, level=settings.log_level, logger_handler=logging.StreamHandler(stream),
+                    logger_formatter=formatter)
+    # Powertools configures a service's logger once per process and ignores later arguments; a
+    # second caller in the same process (tests, an embedding app) still gets its stream and format.
+    attached = logging.getLogger(settings.service).handlers[0]
+    attached.stream = stream  # not setStream(): it flushes the old stream, which may be closed
+    attached.setFormatter(formatter)
+    logger.logger_handler = attached
+    logger.setLevel(settings.log_level)
+    return logger
 
 
 class MetricsSink:
