@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from pampax.errors import InvalidArgument
 from pampax.models import SearchRequest
-from pampax.search import search
+from pampax.search import BOOST_PHRASE_PER_WORD, PROSE_FACTOR, TEST_FILE_FACTOR, search
 
 
 def _top(index, query, **kwargs):
@@ -82,9 +82,10 @@ def test_filters_narrow_results(shop_index):
 def test_every_hit_explains_its_score(shop_index):
     for hit in _top(shop_index, "get_user_by_id"):
         assert hit.explain.matched_terms
+        prior = TEST_FILE_FACTOR if hit.path.startswith("tests/") else PROSE_FACTOR if hit.lang == "markdown" else 1
         assert hit.score == pytest.approx(
             hit.explain.bm25 * hit.explain.symbol_boost * hit.explain.path_boost
-            * (1 + 0.5 * hit.explain.phrase_words) * (0.7 if hit.path.startswith("tests/") else 1), rel=1e-3)
+            * (1 + BOOST_PHRASE_PER_WORD * hit.explain.phrase_words) * prior, rel=1e-3)
 
 
 def test_results_are_deterministic(shop_index):

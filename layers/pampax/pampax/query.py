@@ -14,7 +14,9 @@ from .terms import IDENTIFIER, joined, split_identifier
 
 # Python ("File "x.py", line 3, in f"), JS ("at f (x.js:3:1)"), Java ("at a.B.f(B.java:3)"), Go/Rust ("x.go:3").
 _FRAMES = (
-    re.compile(r'File "(?P<path>[^"]+)", line \d+, in (?P<func>[\w<>]+)'),
+    # The indented lines after a Python frame quote the source of an *outer* caller; they are
+    # consumed with the frame so their identifiers don't outvote the frame itself.
+    re.compile(r'File "(?P<path>[^"]+)", line \d+, in (?P<func>[\w<>]+)(?:\n[ \t]+(?![ \t]*File ")[^\n]*)*'),
     re.compile(r"at (?:(?P<func>[\w.$<>]+) \()?(?P<path>[\w./\\@-]+\.[cm]?[jt]sx?):\d+"),
     re.compile(r"at [\w.$]+\.(?P<func>[\w$<>]+)\((?P<path>\w+\.java):\d+\)"),
     re.compile(r"(?P<path>[\w./-]+\.(?:go|rs)):\d+"),
@@ -23,11 +25,17 @@ _QUOTED = re.compile(r'"([^"\n]{8,300})"|\'([^\'\n]{8,300})\'|`([^`\n]{8,300})`'
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 _WORD = re.compile(r"\w+")
 # The message of a raised exception, as the last line of a traceback prints it.
-_EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Warning|DoesNotExist)\b:\s*(.+)$", re.M)
+_EXCEPTION_LINE = re.compile(
+    r"^\s*(?:[\w.]+\.)?(?P<cls>\w*(?:Error|Exception|Warning|DoesNotExist|NotFound|Returned))\b:\s*(.+)$", re.M
+)
 # Runs of plain words between punctuation: in an error message the punctuation is often where a
 # formatted value was substituted, so the runs are what the source's string literal holds verbatim.
 _WORD_RUN = re.compile(r"[A-Za-z]+(?:[ \t]+[A-Za-z]+){2,}")
-_MAX_PHRASES = 8
+_MAX_PHRASES = 10
+# Dotted words that name files, not code: "summary.html" is a path, not attribute access.
+_FILE_SUFFIXES = frozenset("html htm txt json yaml yml css md rst cfg ini toml xml csv log py js ts".split())
+# Receivers that say nothing about what is called on them.
+_RECEIVERS = frozenset({"self", "cls", "this", "super"})
 # A query of at most this many words with no traceback may itself be an error message.
 _SENTENCE_WORDS = 40
 STOPWORDS = frozenset(
@@ -40,18 +48,27 @@ STOPWORDS = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    path: str
+    function: str | None
+    depth: int  # 0 for the innermost frame (where the exception was raised)
+
+
 @dataclass(slots=True)
 class QueryPlan:
     identifiers: list[str] = field(default_factory=list)  # as written; "QuerySet.filter" stays dotted
     message_runs: list[list[str]] = field(default_factory=list)  # word runs of error messages, longest first
-    path_hints: list[str] = field(default_factory=list)  # paths named by traceback frames, innermost last
-    frame_functions: list[str] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)  # traceback frames, innermost first
     words: list[str] = field(default_factory=list)  # plain lowercase words, in order of appearance
+
+    def frame_functions(self) -> list[str]:
+        return list(dict.fromkeys(f.function for f in self.frames if f.function))
 
     def strong_terms(self) -> list[str]:
         """Return the tokens of identifiers and traceback functions: whole (lowercase) and joined forms."""
         terms: list[str] = []
-        for identifier in self.frame_functions + self.identifiers:
+        for identifier in self.frame_functions() + self.identifiers:
             for piece in identifier.split("."):
                 terms.append(piece.lower())
                 if len(split_identifier(piece)) > 1:
@@ -75,19 +92,25 @@ def plan_query(text: str) -> QueryPlan:
     plan = QueryPlan()
     rest = text
     for pattern in _FRAMES:
-        for match in pattern.finditer(text):
-            path = match.group("path").replace("\\", "/")
-            if path not in plan.path_hints:
-                plan.path_hints.append(path)
+        matches = list(pattern.finditer(text))
+        # Python prints the innermost frame last ("most recent call last"); the others print it first.
+        if pattern is _FRAMES[0]:
+            matches.reverse()
+        for match in matches:
             func = match.groupdict().get("func")
-            if func and func.isidentifier() and func not in plan.frame_functions:
-                plan.frame_functions.append(func)
+            plan.frames.append(Frame(match.group("path").replace("\\", "/"),
+                                     func if func and func.isidentifier() else None, len(plan.frames)))
         rest = pattern.sub(" ", rest)
-    plan.message_runs = _message_runs(rest, has_traceback=bool(plan.path_hints))
+    plan.message_runs = _message_runs(rest, has_traceback=bool(plan.frames))
+    # "django.core.exceptions.ImproperlyConfigured: <message>": only the message is searched; the
+    # class and its module name the exception's definition, never the code that raised it.
+    rest = _EXCEPTION_LINE.sub(lambda m: " " + m.group(2), rest)
     single_word = len(_WORD.findall(rest)) == 1
     seen: set[str] = set()
     for match in _DOTTED.finditer(rest):
-        _add_identifier(plan, match.group(), seen)
+        pieces = [p for p in match.group().split(".") if p not in _RECEIVERS]
+        if pieces and pieces[-1].lower() not in _FILE_SUFFIXES:
+            _add_identifier(plan, ".".join(pieces), seen)
     for word in IDENTIFIER.findall(_DOTTED.sub(" ", rest)):
         if single_word or _looks_like_code(word):
             _add_identifier(plan, word, seen)
@@ -102,11 +125,18 @@ def plan_query(text: str) -> QueryPlan:
 
 def _message_runs(text: str, has_traceback: bool) -> list[list[str]]:
     """Return word runs (three words or more) of the text's likely error messages, longest first."""
-    sources = [m.group(1) for m in _EXCEPTION_LINE.finditer(text)]
+    sources = [m.group(2) for m in _EXCEPTION_LINE.finditer(text)]
     sources += [next(g for g in m.groups() if g is not None) for m in _QUOTED.finditer(text)]
     if not has_traceback and len(_WORD.findall(text)) <= _SENTENCE_WORDS:
         sources.append(text)
-    runs = {tuple(w.lower() for w in run.split()) for source in sources for run in _WORD_RUN.findall(source)}
+    runs: set[tuple[str, ...]] = set()
+    for source in sources:
+        for run in _WORD_RUN.findall(source):
+            words = tuple(w.lower() for w in run.split())
+            runs.add(words)
+            # A run's first or last word is often a substituted value ("one Product" for "one %s").
+            if len(words) >= 4:
+                runs.update((words[1:], words[:-1]))
     return [list(r) for r in sorted(runs, key=lambda r: (-len(r), r))[:_MAX_PHRASES]]
 
 

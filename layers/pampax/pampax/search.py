@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from . import parse
 from .config import SearchSettings
 from .errors import InvalidArgument
 from .index import Index
 from .models import ScoreExplain, SearchHit, SearchRequest, SearchResponse
-from .query import QueryPlan, plan_query
+from .query import Frame, QueryPlan, plan_query
 from .schema import FTS_WEIGHTS
 from .terms import IDENTIFIER, fts_token, split_identifier
 
@@ -29,11 +30,16 @@ BOOST_EXACT = 3.0
 BOOST_PREFIX = 1.5
 BOOST_TRACEBACK_FILE = 2.5
 BOOST_TRACEBACK_FUNCTION = 2.0
-# An error message's word run found verbatim: x(1 + 0.5 per word), so a 10-word run weighs 6x.
-BOOST_PHRASE_PER_WORD = 0.5
+_FRAME_DECAY = 0.15
+_OUTER_FRAME_FLOOR = 0.45
+# An error message's word run found verbatim: x(1 + 1 per word), so a 3-word run weighs 4x.
+BOOST_PHRASE_PER_WORD = 1.0
 _PHRASE_HITS = 50
-# Test files rank below the code they test when both match equally well.
-TEST_FILE_FACTOR = 0.7
+_BELOW_POOL = 0.5
+_WEIGHTS = ", ".join(str(w) for w in FTS_WEIGHTS)
+# Test files and prose rank below the code they test or describe when both match equally well.
+TEST_FILE_FACTOR = 0.6
+PROSE_FACTOR = 0.5
 _SNIPPET_LINES = 3
 _SNIPPET_CHARS = 300
 
@@ -69,20 +75,26 @@ def search(index: Index, request: SearchRequest, settings: SearchSettings = Sear
 
 
 def select_terms(index: Index, plan: QueryPlan, max_terms: int) -> list[str]:
-    """Return the FTS tokens to match: identifiers first, then words rarest-first, at most ``max_terms``.
+    """Return the FTS tokens to match: identifiers first, then words, each group rarest-first.
 
-    Tokens that occur in no chunk are dropped; so are very common words while rarer ones remain.
+    Tokens that occur in no chunk are dropped; so are tokens in more than ``_COMMON_SHARE`` of the
+    chunks (``self``, ``get``, ``the``) while rarer ones remain: they cost the most to match and
+    discriminate least. A short query keeps its identifiers in the order written.
     """
     strong = plan.strong_terms()
     words = [t for t in plan.word_terms() if t not in strong]
     if not strong and not words:
         return []
     frequency = _document_frequencies(index, strong + words)
-    total = max(_chunk_count(index), 1)
-    strong = [t for t in strong if frequency.get(t, 0) > 0]
-    rare = sorted((t for t in words if frequency.get(t, 0) > 0), key=lambda t: (frequency[t], t))
-    informative = [t for t in rare if frequency[t] / total <= _COMMON_SHARE]
-    return (strong + (informative or rare))[:max_terms]
+    limit = _COMMON_SHARE * max(_chunk_count(index), 1)
+    present = [t for t in strong + words if frequency.get(t, 0) > 0]
+    informative = [t for t in present if frequency[t] <= limit] or present
+    if len(informative) <= max_terms:
+        return [t for t in present if t in informative]
+    rarest = lambda t: (frequency[t], t)  # noqa: E731
+    chosen = sorted((t for t in informative if t in strong), key=rarest) + sorted(
+        (t for t in informative if t not in strong), key=rarest)
+    return chosen[:max_terms]
 
 
 def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: SearchRequest, *, limit: int) -> list[_Candidate]:
@@ -92,33 +104,35 @@ def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: Se
     match = " OR ".join(fts_token(t) for t in terms)
     filters, params = _filters(request)
     pool = max(limit * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES)
-    weights = ", ".join(str(w) for w in FTS_WEIGHTS)
-    rows = index.query(
-        f"""SELECT c.id, bm25(chunks_fts, {weights}), f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line,
-                   c.kind, c.names, c.text
-            FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
-            WHERE chunks_fts MATCH ? {filters}
-            ORDER BY bm25(chunks_fts, {weights}), f.path, c.start_line LIMIT ?""",
+    # Rank on the FTS table alone (joining only when a filter needs it) and load chunk rows for the
+    # pool afterwards: joining every match to its text before the sort cost 10x on long queries.
+    join = " JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id" if filters else ""
+    scores = dict(index.query(
+        f"""SELECT chunks_fts.rowid, bm25(chunks_fts, {_WEIGHTS}) AS rank FROM chunks_fts{join}
+            WHERE chunks_fts MATCH ? {filters} ORDER BY rank, chunks_fts.rowid LIMIT ?""",
         (match, *params, pool),
-    )
-    found = {row[0]: _Candidate(*row[:4], bool(row[4]), *row[5:]) for row in rows}
+    ))
     phrases = _phrase_chunks(index, plan, filters, params)
-    extra = (_symbol_chunks(index, plan, filters, params) | phrases.keys()) - found.keys()
-    if extra:
-        marks = ",".join("?" * len(extra))
+    # Chunks found only by an exact symbol name or a verbatim message run ranked below the BM25 pool;
+    # they enter at half the pool's lowest score and compete through their boosts. (Asking FTS5 for
+    # their own BM25 with ``rowid IN (...)`` re-runs the match per row: 250 ms on a bug report.)
+    floor = max(scores.values(), default=-1.0) * _BELOW_POOL
+    for chunk_id in (_symbol_chunks(index, plan, filters, params) | phrases.keys()) - scores.keys():
+        scores[chunk_id] = floor
+    marks = ",".join("?" * len(scores))
+    found = {
+        row[0]: _Candidate(row[0], scores[row[0]], row[1], row[2], bool(row[3]), *row[4:])
         for row in index.query(
-            f"""SELECT c.id, bm25(chunks_fts, {weights}), f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line,
-                       c.kind, c.names, c.text
-                FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
-                WHERE chunks_fts MATCH ? AND chunks_fts.rowid IN ({marks})""",
-            (match, *sorted(extra)),
-        ):
-            found[row[0]] = _Candidate(*row[:4], bool(row[4]), *row[5:])
-    hinted_files = _hinted_files(index, plan)
+            f"""SELECT c.id, f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line, c.kind, c.names, c.text
+                FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})""",
+            sorted(scores),
+        )
+    }
+    frame_files = _frame_files(index, plan)
     candidates = list(found.values())
     for candidate in candidates:
         candidate.phrase_words = phrases.get(candidate.chunk_id, 0)
-        _score(candidate, plan, hinted_files)
+        _score(candidate, plan, frame_files)
     candidates.sort(key=lambda c: (-round(c.score, 9), c.path, c.start_line))
     return candidates
 
@@ -146,7 +160,7 @@ def _glob(pattern: str) -> str:
 
 def _symbol_chunks(index: Index, plan: QueryPlan, filters: str, params: list) -> set[int]:
     """Return chunks defining a symbol named exactly like a query identifier (BM25 may rank them low)."""
-    names = {i.split(".")[-1].lower() for i in plan.identifiers + plan.frame_functions}
+    names = {i.split(".")[-1].lower() for i in plan.identifiers + plan.frame_functions()}
     if not names:
         return set()
     marks = ",".join("?" * len(names))
@@ -174,20 +188,24 @@ def _phrase_chunks(index: Index, plan: QueryPlan, filters: str, params: list) ->
     return found
 
 
-def _hinted_files(index: Index, plan: QueryPlan) -> set[int]:
-    """Return the ids of indexed files a traceback names, matching the longest indexed path suffix."""
-    ids: set[int] = set()
-    for hint in plan.path_hints:
-        parts = hint.strip("/").split("/")
+def _frame_files(index: Index, plan: QueryPlan) -> dict[int, list[Frame]]:
+    """Return {file id: its traceback frames} for the indexed files a traceback names.
+
+    A frame's path is matched by its longest suffix that is an indexed path, so
+    ``/usr/lib/python3.11/site-packages/django/shortcuts.py`` finds ``django/shortcuts.py``.
+    """
+    files: dict[int, list[Frame]] = {}
+    for frame in plan.frames:
+        parts = frame.path.strip("/").split("/")
         for start in range(len(parts)):
             rows = index.query("SELECT id FROM files WHERE path = ?", ("/".join(parts[start:]),))
             if rows:
-                ids.add(rows[0][0])
+                files.setdefault(rows[0][0], []).append(frame)
                 break
-    return ids
+    return files
 
 
-def _score(candidate: _Candidate, plan: QueryPlan, hinted_files: set[int]) -> None:
+def _score(candidate: _Candidate, plan: QueryPlan, frame_files: dict[int, list[Frame]]) -> None:
     qualnames = candidate.names.split()
     short = {q.rsplit(".", 1)[-1] for q in qualnames}
     boost = 1.0
@@ -202,15 +220,17 @@ def _score(candidate: _Candidate, plan: QueryPlan, hinted_files: set[int]) -> No
         elif len(last) >= 4 and any(s.lower().startswith(last.lower()) for s in short):
             boost = max(boost, BOOST_PREFIX)
     path_boost = 1.0
-    if candidate.file_id in hinted_files:
-        path_boost = BOOST_TRACEBACK_FILE
-        if short & set(plan.frame_functions):
-            path_boost *= BOOST_TRACEBACK_FUNCTION
+    for frame in frame_files.get(candidate.file_id, ()):
+        # The innermost frames are where a fix usually goes; outer frames are the road there.
+        weight = BOOST_TRACEBACK_FILE * max(_OUTER_FRAME_FLOOR, 1 - _FRAME_DECAY * frame.depth)
+        if frame.function in short:
+            weight *= BOOST_TRACEBACK_FUNCTION
+        path_boost = max(path_boost, weight)
     candidate.symbol_boost = boost
     candidate.path_boost = path_boost
     phrase_boost = 1.0 + BOOST_PHRASE_PER_WORD * candidate.phrase_words
-    test_factor = TEST_FILE_FACTOR if candidate.is_test else 1.0
-    candidate.score = -candidate.bm25 * boost * path_boost * phrase_boost * test_factor
+    prior = TEST_FILE_FACTOR if candidate.is_test else PROSE_FACTOR if not parse.supports(candidate.lang) else 1.0
+    candidate.score = -candidate.bm25 * boost * path_boost * phrase_boost * prior
 
 
 def _to_hit(index: Index, candidate: _Candidate, plan: QueryPlan, terms: list[str]) -> SearchHit:
@@ -230,7 +250,7 @@ def _to_hit(index: Index, candidate: _Candidate, plan: QueryPlan, terms: list[st
 def _best_symbol(index: Index, candidate: _Candidate, plan: QueryPlan) -> tuple[str | None, str]:
     """Return the chunk's symbol a reader is after: the one the query names, else the chunk's main one."""
     qualnames = candidate.names.split()
-    wanted = {i.rsplit(".", 1)[-1].lower() for i in plan.identifiers + plan.frame_functions}
+    wanted = {i.rsplit(".", 1)[-1].lower() for i in plan.identifiers + plan.frame_functions()}
     named = [q for q in qualnames if q.rsplit(".", 1)[-1].lower() in wanted]
     if not named:
         rows = index.query(
