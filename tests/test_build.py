@@ -93,7 +93,7 @@ def test_failed_build_leaves_previous_index_intact(shop_repo, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(indexing, "_insert_records", explode)
+    monkeypatch.setattr(indexing._Writer, "add", explode)
     with pytest.raises(RuntimeError):
         build_index(shop_repo)
     # THEN the live index is byte-identical, still opens, and no temporary file is left behind
