@@ -53,3 +53,21 @@ def test_bad_config_names_key_and_source(tmp_path, toml, env, needle):
 def test_missing_explicit_file_is_an_error(tmp_path):
     with pytest.raises(ConfigInvalid, match="does not exist"):
         load_config(tmp_path / "nope.toml", env={}, cwd=tmp_path)
+
+
+def test_readme_documents_every_setting_with_its_default():
+    # GIVEN the README's configuration table
+    import re
+    from pathlib import Path
+
+    from pampax.config import Config
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `(\w+\.\w+)` \| ([^|]*?) \|", readme, flags=re.M))
+    # THEN every setting of the model is there, with the model's default
+    defaults = {f"{section}.{key}": value for section, values in Config().model_dump(mode="json").items()
+                for key, value in values.items()}
+    assert set(rows) == set(defaults)
+    for key, value in defaults.items():
+        written = rows[key].strip('"')
+        assert written == (str(value).lower() if isinstance(value, bool) else str(value)), key

@@ -35,6 +35,8 @@ from pampax.models import (
 from pampax.observability import MetricsSink, Telemetry, make_logger
 from pampax.service import Service
 from pampax.stores import open_cache_store
+from pampax_local.cloud import cloud_app
+from pampax_local.harness import local_app
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -363,6 +365,10 @@ def _read_queries(path: Path) -> tuple[str, ...]:
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidArgument(f"{path}: not a query set ({exc})") from exc
     return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+app.add_typer(cloud_app)  # publish, rollback
+app.add_typer(local_app, name="local")
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
-"""Where index artifacts live and how jobs reach the indexer: the artifact store port and its adapters.
+"""Where pampax keeps things outside the process: the artifact store, the index-job queue and the cache store.
 
-``open_store`` picks the adapter from config (a local directory wins over S3, so the harness and
-tests can run without AWS); the boto3-backed modules are imported only when S3 or SQS is used.
+``open_store`` picks the artifact store from config (a local directory wins over S3, so the
+harness and tests can run without AWS), ``open_queue`` the SQS job queue, ``open_cache_store``
+the cache (DynamoDB when ``cache.table`` is set, else a SQLite file). The boto3-backed modules are
+imported only when S3, SQS or DynamoDB is used.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from pathlib import Path
 
 from ..config import AwsSettings, Config
 from ..errors import ConfigInvalid
-from .cache_base import CacheStore
-from .sqlite_cache import SqliteCacheStore
 from .base import ArtifactStore, Manifest, Pointer, open_verified
+from .cache_base import CacheStore
 from .local import LocalArtifactStore
+from .sqlite_cache import SqliteCacheStore
 
-__all__ = ["open_cache_store", "ArtifactStore", "LocalArtifactStore", "Manifest", "Pointer", "open_bucket", "open_queue", "open_store", "open_verified"]
+__all__ = [
+    "ArtifactStore", "CacheStore", "LocalArtifactStore", "Manifest", "Pointer", "open_bucket", "open_cache_store",
+    "open_queue", "open_store", "open_verified",
+]
 
 
 def open_store(config: Config) -> ArtifactStore:

@@ -15,6 +15,7 @@ flip. Everything here is concrete; an adapter fills in the five byte-moving meth
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -169,9 +170,9 @@ class ArtifactStore(ABC):
         dest = Path(dest)
         if dest.is_file() and dest.stat().st_size == manifest.size and sha256_file(dest) == manifest.sha256:
             return dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(f".{dest.name}.{os.getpid()}.part")
         try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
             if not self._download(self._generation_key(manifest.generation, "index.db"), partial):
                 raise StoreUnavailable(f"{self.location} has a manifest but no index file for generation {manifest.generation}")
             size, digest = partial.stat().st_size, sha256_file(partial)
@@ -181,8 +182,11 @@ class ArtifactStore(ABC):
                     f"{size} bytes with sha256 {digest[:12]}…, manifest says {manifest.size} bytes, {manifest.sha256[:12]}…"
                 )
             os.replace(partial, dest)
+        except OSError as exc:  # a full or unwritable /tmp: nothing usable was fetched
+            raise StoreUnavailable(f"cannot fetch generation {manifest.generation} to {dest}: {exc.strerror or exc}") from exc
         finally:
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
         return dest
 
     def fetch_source(self, key: str, dest: Path) -> Path:

@@ -1,0 +1,153 @@
+"""What every Lambda handler shares: the service wiring, the resolver with its error mapping, body parsing.
+
+Handlers (``functions/<op>/app.py``) stay a few lines because everything HTTP-shaped lives here
+once: a ``PampaxError`` becomes ``{"error": {...}}`` with the status from ``errors.ERROR_TABLE``,
+an unknown route becomes ``route_not_found``, any other exception becomes a bare ``internal``
+error (the traceback goes to the log, never to the body), and request bodies are size-checked,
+JSON-decoded and validated into the core's request models.
+
+The API is a REST API (``APIGatewayRestResolver``) because the template puts it behind IAM auth
+on an ``AWS::Serverless::Api``; see the README's Serverless section.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from pydantic import BaseModel
+
+from . import runtime
+from .cache import ReadThroughCache
+from .config import Config
+from .errors import InvalidArgument, InvalidRequest, PampaxError, PayloadTooLarge, RouteNotFound, http_status_for
+from .models import validate
+from .observability import MetricsSink, Telemetry, make_logger
+from .service import Service
+from .stores import open_cache_store
+
+# Where a request's correlation id comes from: the caller's header (API Gateway keeps the header's
+# case as sent, and JMESPath has no lower()), else API Gateway's request id.
+CORRELATION_ID_PATH = (
+    'headers."x-correlation-id" || headers."X-Correlation-Id" || headers."X-Correlation-ID"'
+    " || requestContext.requestId"
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Stdout:
+    """Whatever ``sys.stdout`` is when a line is written, not when the logger was made.
+
+    Lambda reads stdout either way; ``pampax local invoke`` points stdout at stderr while a handler
+    runs (so only the response reaches stdout), and pytest swaps stdout between tests.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+    def isatty(self) -> bool:
+        return sys.stdout.isatty()
+
+
+def lambda_telemetry(config: Config) -> Telemetry:
+    """Return Lambda telemetry: schema log lines and EMF documents on stdout, where CloudWatch reads both."""
+    settings = config.observability
+    return Telemetry(settings, make_logger(settings, "lambda", _Stdout()), MetricsSink(stream=_Stdout()))
+
+
+def lambda_service(config: Config) -> Service:
+    """Return the Lambda process's service: the warm shared index and the configured cache store.
+
+    Without ``cache.table`` the cache is a SQLite file in ``runtime.work_dir``, private to the
+    process; with it, every process shares the DynamoDB table.
+    """
+    telemetry = lambda_telemetry(config)
+    cache = ReadThroughCache(open_cache_store(config, Path(config.runtime.work_dir) / "cache.db"), config.cache, telemetry)
+    return Service(config, lambda: runtime.shared_index(config, telemetry), telemetry, cache)
+
+
+def lambda_app(config: Config) -> tuple[Service, APIGatewayRestResolver]:
+    """Return a request handler's service and its resolver, wired to each other (logger, cache deadline)."""
+    service = lambda_service(config)
+    return service, make_resolver(service.telemetry, service.cache)
+
+
+def entry_point(app: APIGatewayRestResolver, telemetry: Telemetry) -> Callable[[dict, Any], dict]:
+    """Return the ``lambda_handler`` of ``app``: the correlation id set on the logger, then ``app.resolve``."""
+
+    @telemetry.logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
+    def lambda_handler(event: dict, context: Any) -> dict:
+        return app.resolve(event, context)
+
+    return lambda_handler
+
+
+def error_response(error: PampaxError) -> Response:
+    """Return the HTTP response of a pampax error: its table status and its ``{"error": ...}`` body."""
+    return Response(
+        status_code=http_status_for(error.kind), content_type=content_types.APPLICATION_JSON, body=error.to_dict()
+    )
+
+
+def make_resolver(telemetry: Telemetry, cache: ReadThroughCache | None = None) -> APIGatewayRestResolver:
+    """Return a REST API resolver whose every failure answers pampax's error body.
+
+    ``PampaxError``s are answered without a log line of their own: the service already logged and
+    counted those it raised, and the rest are the caller's mistakes (4xx). With ``cache``, each
+    invocation's deadline bounds the cache's in-progress entries.
+    """
+    app = APIGatewayRestResolver()
+
+    @app.exception_handler(PampaxError)
+    def _pampax_error(error: PampaxError) -> Response:
+        return error_response(error)
+
+    @app.exception_handler(NotFoundError)
+    def _not_found(_: NotFoundError) -> Response:
+        event = app.current_event
+        return error_response(RouteNotFound(f"no route {event.http_method} {event.path}"))
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        telemetry.logger.exception(f"unhandled {type(error).__name__}: {error}",
+                                   extra={"status": "error", "err_kind": "internal"})
+        return error_response(PampaxError(f"{type(error).__name__} while handling {app.current_event.path}"))
+
+    if cache is not None:
+        def lease(router: APIGatewayRestResolver, next_middleware):
+            cache.register_lambda_context(router.lambda_context)
+            return next_middleware(router)
+
+        app.use(middlewares=[lease])
+    return app
+
+
+def read_request(
+    app: APIGatewayRestResolver, model: type[M], max_bytes: int, defaults: Mapping[str, Any] | None = None
+) -> M:
+    """Return the request body as ``model``, with ``defaults`` filling fields the body leaves out.
+
+    Raises ``PayloadTooLarge`` (413) over ``max_bytes``, ``InvalidArgument`` (400) for malformed
+    JSON, ``InvalidRequest`` (422) for a body that is not an object or fails the model. An empty
+    body is an empty object, so it fails on the missing required fields by name.
+    """
+    body = app.current_event.decoded_body or ""
+    size = len(body.encode("utf-8"))
+    if size > max_bytes:
+        raise PayloadTooLarge(f"request body is {size} bytes; the limit is {max_bytes}")
+    try:
+        data = json.loads(body) if body.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest(f"body: expected a JSON object, got {type(data).__name__}")
+    return validate(model, {**(defaults or {}), **data})

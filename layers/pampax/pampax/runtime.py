@@ -1,0 +1,148 @@
+"""The warm Lambda process's index: fetched once, verified, reused, and swapped when the pointer moves.
+
+A handler's cold start fetches the current generation to ``runtime.work_dir`` (/tmp in Lambda),
+checks its sha256 against the manifest and runs ``PRAGMA quick_check``, then opens it read-only.
+While warm it re-reads the small ``current`` pointer at most every ``runtime.refresh_seconds``; a
+new generation is fully fetched and verified before it replaces the old one, so a request never
+sees a half-written file. If the new artifact is missing or corrupt, the loaded generation keeps
+serving and the failure is logged; only a process with nothing loaded answers 503.
+
+This module holds the one module-level mutable object pampax allows (``_accessor``), because
+reusing the open index across invocations is what makes a warm Lambda fast. Lambda runs one
+request at a time per process; the lock covers the local harness.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .config import Config
+from .errors import IndexCorrupt, PampaxError, StoreUnavailable
+from .index import Index
+from .observability import Telemetry
+from .stores import ArtifactStore, open_store, open_verified
+
+
+class IndexAccessor:
+    """Serves one open generation from ``store``; re-reads the pointer at most every ``refresh_seconds``."""
+
+    def __init__(
+        self, store: ArtifactStore, work_dir: str | Path, refresh_seconds: float, telemetry: Telemetry,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.store = store
+        self.work_dir = Path(work_dir)
+        self.refresh_seconds = refresh_seconds
+        self.telemetry = telemetry
+        self._clock = clock
+        self._index: Index | None = None
+        self._checked_at = -math.inf
+        # A generation whose artifact failed verification. Artifacts are immutable, so fetching it
+        # again every refresh would only repeat the download and the failure.
+        self._rejected: tuple[str, IndexCorrupt] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def generation(self) -> str | None:
+        """Return the generation being served, or None before the first successful load."""
+        return self._index.generation if self._index else None
+
+    def get(self) -> Index:
+        """Return the open index of the current generation.
+
+        With nothing loaded yet, raises ``StoreUnavailable`` (no pointer, store failure, missing
+        object) or ``IndexCorrupt`` (sha256 or quick_check failure). Once a generation is loaded,
+        such failures are logged and the loaded generation is returned.
+        """
+        with self._lock:
+            now = self._clock()
+            if self._index is not None and now - self._checked_at < self.refresh_seconds:
+                return self._index
+            try:
+                self._refresh()
+            except PampaxError as exc:
+                if self._index is None:
+                    raise
+                self.telemetry.logger.warning(
+                    f"keeping generation {self._index.generation}: {exc.message}",
+                    extra={"op": "index", "status": "degraded", "err_kind": exc.kind, "err_code": exc.code},
+                )
+            self._checked_at = now
+            return self._index
+
+    def describe(self) -> str:
+        """Return where the pointer points and what is served, for health checks. Raises ``StoreUnavailable``."""
+        pointer = self.store.pointer()
+        if pointer is None:
+            raise StoreUnavailable(f"{self.store.location} has no current generation: run `pampax publish`")
+        return f"{self.store.location} current {pointer.generation}, serving {self.generation or 'nothing yet'}"
+
+    def close(self) -> None:
+        """Close the served index; the next ``get`` starts cold."""
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+            self._index = None
+            self._checked_at = -math.inf
+
+    def _refresh(self) -> None:
+        pointer = self.store.pointer()
+        if pointer is None:
+            raise StoreUnavailable(f"{self.store.location} has no current generation: run `pampax publish`")
+        if pointer.generation == self.generation:
+            return
+        if self._rejected and self._rejected[0] == pointer.generation:
+            raise self._rejected[1]
+        with self.telemetry.operation("index"):  # index_refresh_ms: fetch + verify + open
+            fresh = self._load(pointer.generation)
+        old, self._index = self._index, fresh
+        self.telemetry.logger.info(f"serving generation {fresh.generation} (was {old.generation if old else 'none'})",
+                                   extra={"op": "index", "status": "ok"})
+        if old is not None:
+            old.close()
+            old.path.unlink(missing_ok=True)  # /tmp is small (512 MB by default)
+
+    def _load(self, generation: str) -> Index:
+        manifest = self.store.manifest(generation)
+        path = self.work_dir / "generations" / f"{generation}.db"
+        try:
+            self.store.fetch(manifest, path)
+            index = open_verified(path)
+            if index.generation != generation:
+                index.close()
+                raise IndexCorrupt(f"artifact of generation {generation} holds generation {index.generation}")
+        except IndexCorrupt as exc:
+            path.unlink(missing_ok=True)
+            self._rejected = (generation, exc)
+            raise
+        return index
+
+
+_accessor: IndexAccessor | None = None
+
+
+def accessor(config: Config, telemetry: Telemetry) -> IndexAccessor:
+    """Return this process's accessor, made on first use from ``config``. Raises ``ConfigInvalid`` without a store."""
+    global _accessor
+    if _accessor is None:
+        _accessor = IndexAccessor(open_store(config), config.runtime.work_dir, config.runtime.refresh_seconds, telemetry)
+    return _accessor
+
+
+@contextmanager
+def shared_index(config: Config, telemetry: Telemetry) -> Iterator[Index]:
+    """Yield the warm index and leave it open: the index provider of a Lambda ``Service``."""
+    yield accessor(config, telemetry).get()
+
+
+def reset() -> None:
+    """Close and forget the process's index, so the next request starts cold (tests, the local harness)."""
+    global _accessor
+    if _accessor is not None:
+        _accessor.close()
+    _accessor = None

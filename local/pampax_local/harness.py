@@ -1,0 +1,317 @@
+"""``pampax local``: run template.yaml's Lambda handlers on this machine, as API Gateway and SQS would.
+
+``serve`` answers HTTP on 127.0.0.1 by turning each request into an API Gateway REST proxy event
+for the function whose ``Api`` event matches, and ``invoke`` runs one function on an event file
+(``sam local generate-event`` output works), like ``sam local invoke`` without Docker. Both read
+each function's code directory, handler and environment from template.yaml, so what runs is the
+deployed code (``sam.py``). With ``aws.queue_url`` set (a moto server, say), ``serve`` also hands queued index
+jobs to the function with an ``SQS`` event, as Lambda's event source mapping does.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Annotated, Any, Optional
+from urllib.parse import parse_qs, urlsplit
+
+import typer
+
+from pampax.config import Config
+from pampax.errors import InvalidArgument, PampaxError, RouteNotFound, http_status_for
+from pampax.stores import LocalArtifactStore
+from pampax_local.sam import FunctionSpec, Handler, find_template, import_handler, pick_function, read_template
+
+# The account id moto and `sam local generate-event` use in ARNs.
+LOCAL_ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    """The parts of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 1024
+    timeout_seconds: float = 29.0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:{LOCAL_ACCOUNT}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+def api_event(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
+              query: str = "", resource: str | None = None) -> dict:
+    """Return the API Gateway REST (v1) proxy event of one HTTP request."""
+    try:
+        text, encoded = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode("ascii"), True
+    params = parse_qs(query, keep_blank_values=True)
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": resource or path, "path": path, "httpMethod": method,
+        "headers": dict(headers or {}), "multiValueHeaders": {k: [v] for k, v in (headers or {}).items()},
+        "queryStringParameters": {k: v[-1] for k, v in params.items()} or None,
+        "multiValueQueryStringParameters": params or None,
+        "pathParameters": None, "stageVariables": None,
+        "requestContext": {
+            "requestId": request_id, "stage": "local", "httpMethod": method, "path": f"/local{path}",
+            "resourcePath": resource or path, "accountId": LOCAL_ACCOUNT,
+            "requestTimeEpoch": int(time.time() * 1000), "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": text or None, "isBase64Encoded": encoded,
+    }
+
+
+def sqs_event(messages: list[dict], queue_url: str) -> dict:
+    """Return the SQS event Lambda's event source mapping would deliver for received ``messages``."""
+    name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+    return {"Records": [
+        {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+         "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
+         "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:us-east-1:{LOCAL_ACCOUNT}:{name}",
+         "awsRegion": "us-east-1"}
+        for m in messages
+    ]}
+
+
+def deliver_jobs(queue, spec: FunctionSpec, handler: Handler, wait_seconds: int = 1) -> int:
+    """Deliver one batch from ``queue`` (an ``SqsQueue``) to ``handler`` and settle it; return its size.
+
+    Like the event source mapping: records the handler reports as failed (or all of them, when
+    it raises) are made visible again for a retry, and SQS moves them to the dead-letter queue
+    once the redrive policy's receive count is used up; the rest are deleted.
+    """
+    messages = queue.receive(max_messages=spec.queue_batch_size or 10, wait_seconds=wait_seconds)
+    if not messages:
+        return 0
+    try:
+        result = handler(sqs_event(messages, queue.url), LocalContext(spec.logical_id, timeout_seconds=900))
+        failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+    except Exception:  # Powertools raises when every record of the batch failed
+        failed = {m["MessageId"] for m in messages}
+    for message in messages:
+        (queue.release if message["MessageId"] in failed else queue.delete)(message["ReceiptHandle"])
+    return len(messages)
+
+
+# -- the HTTP server --------------------------------------------------------------------------
+
+
+class _Route(BaseHTTPRequestHandler):
+    """Turns one HTTP request into an API Gateway event for the matching handler and writes its answer."""
+
+    server: LocalApi
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        target = self.server.routes.get((self.command, url.path))
+        if target is None:
+            error = RouteNotFound(f"no route {self.command} {url.path}")
+            response = {"statusCode": http_status_for(error.kind), "headers": {"Content-Type": "application/json"},
+                        "body": json.dumps(error.to_dict(), separators=(",", ":"))}
+        else:
+            spec, handler = target
+            event = api_event(self.command, url.path, body, dict(self.headers.items()), url.query)
+            try:
+                response = handler(event, LocalContext(spec.logical_id))
+            except Exception:  # what API Gateway answers when a function crashes
+                response = {"statusCode": 502, "body": json.dumps({"message": "Internal server error"})}
+        self._write(response)
+
+    def _write(self, response: dict) -> None:
+        body = response.get("body") or ""
+        payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode("utf-8")
+        self.send_response(response["statusCode"])
+        for name, value in (response.get("headers") or {}).items():
+            self.send_header(name, value)
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            for value in values:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's signature
+        sys.stderr.write(f"pampax local: {self.command} {self.path} -> {args[1] if len(args) > 1 else '?'}\n")
+
+
+class LocalApi(HTTPServer):
+    """One request at a time, like one Lambda process; ``routes`` maps (METHOD, path) to a handler."""
+
+    def __init__(self, port: int, routes: dict[tuple[str, str], tuple[FunctionSpec, Handler]]):
+        super().__init__(("127.0.0.1", port), _Route)
+        self.routes = routes
+
+
+def load_api(functions: dict[str, FunctionSpec], port: int = 0) -> LocalApi:
+    """Return a server (not yet serving) for every ``Api`` route of ``functions``; port 0 picks a free one."""
+    routes = {}
+    for spec in functions.values():
+        if spec.routes:
+            handler = import_handler(spec)
+            routes.update({route: (spec, handler) for route in spec.routes})
+    return LocalApi(port, routes)
+
+
+# -- environment ------------------------------------------------------------------------------
+
+
+def apply_environment(functions: dict[str, FunctionSpec]) -> None:
+    """Export the template's variables that the caller's environment does not already set.
+
+    The caller's environment wins, as ``sam local --env-vars`` does: that is how a developer points
+    the handlers at a moto server (``PAMPAX_AWS_ENDPOINT_URL``) or a bucket the template names by ``!Ref``.
+    """
+    for spec in functions.values():
+        for key, value in spec.environment.items():
+            os.environ.setdefault(key, value)
+
+
+@contextmanager
+def serving_file(index: Path) -> Iterator[Path]:
+    """Publish ``index`` into a throwaway local artifact store and point the handlers at it.
+
+    The handlers then take the same path as in Lambda (pointer, fetch, sha256, quick_check) with
+    no bucket at all. Raises ``IndexMissing``/``IndexCorrupt`` for a bad file.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="pampax-local-"))
+    try:
+        LocalArtifactStore(scratch / "store").publish(index)
+        os.environ["PAMPAX_RUNTIME_STORE_DIR"] = str(scratch / "store")
+        os.environ["PAMPAX_RUNTIME_WORK_DIR"] = str(scratch / "work")
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+local_app = typer.Typer(help="Run the Lambda handlers on this machine (no Docker, no AWS account).",
+                        no_args_is_help=True)
+
+TemplateOption = Annotated[Optional[Path], typer.Option("--template", help="SAM template (default: the nearest template.yaml)")]
+ServeIndexOption = Annotated[
+    Optional[Path],
+    typer.Option("--index", help="serve this index file (default: the configured store, else the nearest .pampax/index.db)"),
+]
+
+
+@local_app.command("serve")
+def serve(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port", help="port on 127.0.0.1")] = 3000,
+    index: ServeIndexOption = None,
+    template: TemplateOption = None,
+    poll: Annotated[bool, typer.Option("--poll/--no-poll", help="deliver aws.queue_url's jobs to the index function")] = True,
+) -> None:
+    """Serve the HTTP API on 127.0.0.1 through the template's handlers, until Ctrl-C.
+
+    Example: pampax local serve --port 3000 --index .pampax/index.db
+    """
+    from pampax_local.cli import _config, _find_index, _run  # cli imports this module to register it
+
+    with ExitStack() as cleanup:
+        def start() -> LocalApi:
+            functions = read_template(template or find_template())
+            apply_environment(functions)
+            resolved = _config(ctx)
+            _export_config_path(resolved.file)
+            config = resolved.config
+            if index is not None or not (config.runtime.store_dir or config.aws.bucket):
+                cleanup.enter_context(serving_file(_find_index(index)))
+            server = load_api(functions, port)
+            cleanup.callback(server.server_close)
+            queue_functions = [s for s in functions.values() if s.queue_batch_size]
+            if poll and config.aws.queue_url and queue_functions:
+                _start_polling(config, queue_functions[0])
+            return server
+
+        server = _run(start)
+        typer.echo(f"pampax local: http://127.0.0.1:{server.server_port} ({len(server.routes)} routes); Ctrl-C stops",
+                   err=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+@local_app.command("invoke")
+def invoke(
+    ctx: typer.Context,
+    function: Annotated[str, typer.Argument(help="logical id (SearchFunction) or code directory (search)")],
+    event: Annotated[Path, typer.Option("--event", help="event JSON file, e.g. from `sam local generate-event`")],
+    index: Annotated[Optional[Path], typer.Option("--index", help="serve this index file instead of the configured store")] = None,
+    template: TemplateOption = None,
+) -> None:
+    """Invoke one function of the template on an event, like `sam local invoke`; print its response.
+
+    Handler logs go to stderr, the response to stdout.
+    Example: sam local generate-event apigateway aws-proxy --method POST --path search
+    --body '{"query": "get_user_by_id"}' > e.json && pampax local invoke search --event e.json
+    """
+    from pampax_local.cli import _config, _print_json, _run  # cli imports this module to register it
+
+    def action() -> Any:
+        spec = pick_function(read_template(template or find_template()), function)
+        try:
+            payload = json.loads(event.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidArgument(f"cannot read event {event}: {exc}") from exc
+        apply_environment({spec.logical_id: spec})
+        _export_config_path(_config(ctx).file)
+        with ExitStack() as cleanup:
+            if index is not None:
+                cleanup.enter_context(serving_file(index))
+            with redirect_stdout(sys.stderr):
+                return import_handler(spec)(payload, LocalContext(spec.logical_id))
+
+    _print_json(_run(action))
+
+
+def _export_config_path(file: str | None) -> None:
+    """Hand the config file the CLI found (``--config``, say) to the handlers, which read only the environment."""
+    if file is not None:
+        os.environ["PAMPAX_CONFIG"] = str(Path(file).resolve())
+
+
+def _start_polling(config: Config, spec: FunctionSpec) -> None:
+    from pampax.stores import open_queue
+
+    queue, handler = open_queue(config), import_handler(spec)
+
+    def poll() -> None:
+        while True:
+            try:
+                deliver_jobs(queue, spec, handler)
+            except PampaxError as exc:
+                sys.stderr.write(f"pampax local: queue: {exc.kind}: {exc.message}\n")
+                time.sleep(5)
+
+    threading.Thread(target=poll, name="pampax-queue", daemon=True).start()

@@ -1,0 +1,155 @@
+"""The index function: POST /index queues a job; SQS delivery builds and publishes it; poison goes to the DLQ."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import zipfile
+
+import pytest
+
+from pampax.archive import extract
+from pampax.errors import InvalidArgument
+from pampax.stores.sqs import SqsQueue
+from pampax_local.harness import LocalContext, deliver_jobs
+from pampax_local.sam import pick_function, read_template
+
+from .support import EVENTS, MAX_RECEIVES, SHOP, TEMPLATE, api_event, call, load_handler
+
+
+def _tar_gz(members: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    return buffer.getvalue()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        for name, data in members.items():
+            zipped.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _shop_members() -> dict[str, bytes]:
+    """The shop fixture as archive members under one top-level directory, as `git archive --prefix` makes."""
+    return {f"shop-main/{p.relative_to(SHOP).as_posix()}": p.read_bytes() for p in sorted(SHOP.rglob("*")) if p.is_file()}
+
+
+def _deliver(aws, handler) -> int:
+    spec = pick_function(read_template(TEMPLATE), "index")
+    return deliver_jobs(SqsQueue(aws.sqs, aws.queue_url), spec, handler, wait_seconds=0)
+
+
+def _generation_keys(aws) -> set[str]:
+    listing = aws.s3.list_objects_v2(Bucket=aws.bucket, Prefix="generations/")
+    return {o["Key"] for o in listing.get("Contents", [])}
+
+
+@pytest.mark.parametrize(("key", "archive"), [("sources/shop.tar.gz", _tar_gz), ("sources/shop.zip", _zip)])
+def test_a_queued_archive_is_built_published_and_served(aws, key, archive):
+    # GIVEN a source archive uploaded under sources/
+    aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=archive(_shop_members()))
+    handler = load_handler("index")
+    # WHEN POST /index names it
+    status, body = call(handler, api_event("POST", "/index", {"source": key}))
+    # THEN the job is accepted with an id, and queued
+    assert status == 202
+    assert body["status"] == "queued" and body["source"] == key and len(body["job_id"]) == 32
+    # WHEN SQS delivers it to the function
+    assert _deliver(aws, handler) == 1
+    # THEN a generation was published and is current, and the queue is drained
+    pointer = aws.store.pointer()
+    assert pointer is not None and _generation_keys(aws) == {
+        f"generations/{pointer.generation}/index.db", f"generations/{pointer.generation}/manifest.json"}
+    assert _deliver(aws, handler) == 0
+    # AND the search function serves it, with paths relative to the archive's top directory
+    status, found = call(load_handler("search"), api_event("POST", "/search", {"query": "get_user_by_id"}))
+    assert (status, found["generation"]) == (200, pointer.generation)
+    assert found["results"][0]["path"] == "shop/users.py"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"source": "../current.json"}, {"source": "sources/../current.json"}, {"source": "sources/repo.rar"},
+     {"source": "generations/abc/index.db"}, {}, {"source": "sources/a.zip", "full": True}],
+)
+def test_invalid_index_requests_are_422_and_queue_nothing(aws, body):
+    status, got = call(load_handler("index"), api_event("POST", "/index", body))
+    assert (status, got["error"]["kind"]) == (422, "invalid_request")
+    assert "Messages" not in aws.sqs.receive_message(QueueUrl=aws.queue_url, WaitTimeSeconds=0)
+
+
+def test_without_a_queue_index_requests_are_a_config_error(aws, monkeypatch):
+    monkeypatch.delenv("PAMPAX_AWS_QUEUE_URL")
+    status, got = call(load_handler("index"), api_event("POST", "/index", {"source": "sources/a.zip"}))
+    assert (status, got["error"]["kind"]) == (500, "config_invalid")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        _tar_gz({"repo/ok.py": b"x = 1\n", "../escape.py": b"print('pwned')\n"}),
+        _tar_gz({"repo/ok.py": b"x = 1\n"}, links={"repo/link": "/etc"}),
+        _zip({"repo/ok.py": b"x = 1\n", "../escape.py": b"print('pwned')\n"}),
+        b"this is not an archive",
+    ],
+    ids=["tar-dotdot", "tar-symlink-out", "zip-dotdot", "garbage"],
+)
+def test_a_poison_job_lands_in_the_dlq_and_publishes_nothing(aws, generations, tmp_path, payload):
+    # GIVEN a current generation and an unsafe or unreadable archive queued for indexing
+    current = aws.store.publish(generations[0]).generation
+    before = _generation_keys(aws)
+    aws.s3.put_object(Bucket=aws.bucket, Key="sources/evil.tar.gz", Body=payload)
+    handler = load_handler("index")
+    job_id = call(handler, api_event("POST", "/index", {"source": "sources/evil.tar.gz"}))[1]["job_id"]
+    # WHEN SQS delivers it until the redrive policy gives up
+    deliveries = [_deliver(aws, handler) for _ in range(MAX_RECEIVES + 1)]
+    # THEN it was tried MAX_RECEIVES times and then moved to the dead-letter queue
+    assert deliveries == [1] * MAX_RECEIVES + [0]
+    dead = aws.sqs.receive_message(QueueUrl=aws.dlq_url, WaitTimeSeconds=0)["Messages"]
+    assert [json.loads(m["Body"])["job_id"] for m in dead] == [job_id]
+    # AND nothing was published, the pointer did not move, and no file escaped the scratch directory
+    assert _generation_keys(aws) == before and aws.store.pointer().generation == current
+    assert not (aws.work_dir / "jobs" / "escape.py").exists() and not (aws.work_dir / "escape.py").exists()
+    assert list((aws.work_dir / "jobs").iterdir()) == []
+
+
+def test_only_the_failed_records_of_a_batch_are_retried(aws):
+    # GIVEN the generated `sam local generate-event sqs receive-message` event, whose body "{}" is no job,
+    # batched with a valid job
+    aws.s3.put_object(Bucket=aws.bucket, Key="sources/shop.tar.gz", Body=_tar_gz(_shop_members()))
+    event = json.loads((EVENTS / "sqs-receive-message.json").read_text())
+    good = {**event["Records"][0], "messageId": "good",
+            "body": json.dumps({"job_id": "a" * 32, "source": "sources/shop.tar.gz"})}
+    event["Records"].append(good)
+    # WHEN handled
+    response = load_handler("index")(event, LocalContext("IndexFunction"))
+    # THEN only the bad record is reported for retry, and the good one was published
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert aws.store.pointer() is not None
+
+
+def test_extract_takes_a_lone_top_directory_as_the_root(tmp_path):
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(_tar_gz({"top/pkg/mod.py": b"x = 1\n"}))
+    root = extract(archive, tmp_path / "out", max_bytes=1_000)
+    assert root == tmp_path / "out" / "top" and (root / "pkg" / "mod.py").is_file()
+
+
+def test_extract_refuses_archives_that_unpack_too_large(tmp_path):
+    for name, payload in (("a.tar.gz", _tar_gz({"big.txt": b"x" * 5000})), ("a.zip", _zip({"big.txt": b"x" * 5000}))):
+        archive = tmp_path / name
+        archive.write_bytes(payload)
+        with pytest.raises(InvalidArgument, match="limit"):
+            extract(archive, tmp_path / f"out-{name}", max_bytes=4096)
+        assert not any((tmp_path / f"out-{name}").iterdir())

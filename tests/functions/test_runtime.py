@@ -1,0 +1,120 @@
+"""The warm-process index accessor on a local store: refresh interval, atomic swaps, keeping a good generation."""
+
+from __future__ import annotations
+
+import pytest
+
+from pampax.config import ObservabilitySettings
+from pampax.errors import IndexCorrupt, StoreUnavailable
+from pampax.observability import MetricsSink, Telemetry, make_logger
+from pampax.runtime import IndexAccessor
+from pampax.stores import LocalArtifactStore
+
+
+class CountingStore(LocalArtifactStore):
+    """A local store that counts pointer reads and downloads."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.pointer_reads = 0
+        self.downloads = 0
+
+    def pointer(self):
+        self.pointer_reads += 1
+        return super().pointer()
+
+    def _download(self, key, path):
+        self.downloads += 1
+        return super()._download(key, path)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def telemetry(tmp_path):
+    settings = ObservabilitySettings()
+    return Telemetry(settings, make_logger(settings, "test"), MetricsSink(path=tmp_path / "metrics.jsonl"))
+
+
+@pytest.fixture
+def setup(tmp_path, telemetry):
+    store, clock = CountingStore(tmp_path / "store"), Clock()
+    return store, clock, IndexAccessor(store, tmp_path / "work", refresh_seconds=10, telemetry=telemetry, clock=clock)
+
+
+def test_the_pointer_is_read_at_most_once_per_interval(setup, generations, tmp_path):
+    store, clock, accessor = setup
+    # GIVEN a warm accessor serving the first generation
+    first = store.publish(generations[0]).generation
+    assert accessor.get().generation == first
+    # WHEN a new generation is published and requests come within the interval
+    second = store.publish(generations[1]).generation
+    reads = store.pointer_reads
+    clock.now += 9
+    # THEN the old generation is served without reading the pointer
+    assert accessor.get().generation == first and store.pointer_reads == reads
+    # WHEN the interval has passed, THEN the new generation is swapped in and the old file deleted
+    clock.now += 2
+    assert accessor.get().generation == second
+    assert not (tmp_path / "work" / "generations" / f"{first}.db").exists()
+
+
+def test_a_corrupt_generation_is_fetched_once_and_the_old_one_served(setup, generations):
+    store, clock, accessor = setup
+    # GIVEN a warm accessor and a new generation whose stored file is damaged
+    good = store.publish(generations[0]).generation
+    accessor.get()
+    bad = store.publish(generations[1]).generation
+    store._upload(f"generations/{bad}/index.db", generations[2])
+    # WHEN refreshed twice
+    clock.now += 11
+    assert accessor.get().generation == good
+    downloads = store.downloads
+    clock.now += 11
+    # THEN the good generation keeps serving and the bad one is not downloaded again
+    assert accessor.get().generation == good and store.downloads == downloads
+    # AND once the pointer moves to a sound generation, it is served
+    third = store.publish(generations[2]).generation
+    clock.now += 11
+    assert accessor.get().generation == third
+
+
+def test_cold_failures_raise_and_are_retried_on_the_next_request(setup, generations):
+    store, clock, accessor = setup
+    # GIVEN nothing published, THEN a cold accessor raises
+    with pytest.raises(StoreUnavailable, match="no current generation"):
+        accessor.get()
+    # WHEN a generation appears, THEN the very next request loads it (no interval wait while cold)
+    generation = store.publish(generations[0]).generation
+    assert accessor.get().generation == generation
+
+
+def test_a_cold_accessor_refuses_a_corrupt_current_generation(setup, generations):
+    store, _, accessor = setup
+    generation = store.publish(generations[0]).generation
+    store._upload(f"generations/{generation}/index.db", generations[1])
+    with pytest.raises(IndexCorrupt):
+        accessor.get()
+    with pytest.raises(IndexCorrupt):  # remembered: not fetched again
+        downloads = store.downloads
+        accessor.get()
+    assert store.downloads == downloads
+
+
+def test_a_store_outage_keeps_the_loaded_generation(setup, generations, monkeypatch):
+    store, clock, accessor = setup
+    generation = store.publish(generations[0]).generation
+    accessor.get()
+
+    def outage():
+        raise StoreUnavailable("s3 is down")
+
+    monkeypatch.setattr(store, "pointer", outage)
+    clock.now += 11
+    assert accessor.get().generation == generation

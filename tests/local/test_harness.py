@@ -1,0 +1,138 @@
+"""``pampax local``: the HTTP server answers what the CLI prints, and ``invoke`` runs generated events."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from typer.testing import CliRunner
+
+from pampax import runtime
+from pampax_local import harness, sam
+from pampax_local.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+SEARCH_EVENT = REPO / "tests" / "functions" / "events" / "aws-proxy-search.json"
+runner = CliRunner()
+
+
+@pytest.fixture
+def index_file(shop_index_path, tmp_path):
+    """A private copy of the shop index (the CLI writes its cache and metrics beside the file)."""
+    return Path(shutil.copyfile(shop_index_path, tmp_path / "index.db"))
+
+
+@pytest.fixture
+def isolated():
+    """Undo whatever the harness exports to the environment, and start and end with a cold process."""
+    with mock.patch.dict(os.environ):
+        runtime.reset()
+        yield
+        runtime.reset()
+
+
+@pytest.fixture
+def server(index_file, isolated):
+    """``pampax local serve --index`` on a free port, serving from a background thread."""
+    functions = sam.read_template(TEMPLATE)
+    harness.apply_environment(functions)
+    with harness.serving_file(index_file):
+        api = harness.load_api(functions, port=0)
+        thread = threading.Thread(target=api.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{api.server_port}"
+        api.shutdown()
+        api.server_close()
+
+
+def _post(url: str, body: dict | str, method: str = "POST") -> tuple[int, dict]:
+    data = body if isinstance(body, str) else json.dumps(body)
+    request = urllib.request.Request(url, data=data.encode(), method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "argv"),
+    [
+        ("/search", {"query": "get_user_by_id"}, ["search", "get_user_by_id"]),
+        ("/search", {"query": "QuerySet.filter", "limit": 2, "langs": ["python"]},
+         ["search", "QuerySet.filter", "--limit", "2", "--lang", "python"]),
+        ("/assemble", {"query": "place_order", "budget": 1200}, ["assemble", "place_order", "--budget", "1200"]),
+    ],
+)
+def test_serve_answers_the_same_json_as_the_cli(server, index_file, route, body, argv):
+    # GIVEN the CLI's JSON for a request
+    cli = runner.invoke(app, [*argv, "--index", str(index_file), "--format", "json"])
+    assert cli.exit_code == 0, cli.output
+    # WHEN the same request goes through the local API
+    status, served = _post(server + route, body)
+    # THEN the bodies are the same
+    assert status == 200
+    assert served == json.loads(cli.stdout)
+
+
+def test_serve_errors_match_the_cli_error_body(server, index_file):
+    # GIVEN an empty query: the CLI's JSON error
+    cli = runner.invoke(app, ["search", "   ", "--index", str(index_file), "--format", "json"])
+    # WHEN sent to the local API, THEN the error body and the documented status agree
+    status, served = _post(server + "/search", {"query": "   "})
+    assert (status, served) == (400, json.loads(cli.stdout))
+
+
+def test_serve_answers_unknown_routes_and_methods_with_404(server):
+    for method, route in (("POST", "/nope"), ("GET", "/search")):
+        status, body = _post(server + route, {}, method=method)
+        assert (status, body["error"]["kind"]) == (404, "route_not_found")
+
+
+def test_serve_reports_health_of_the_served_generation(server, index_file):
+    request = urllib.request.Request(server + "/health")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = json.loads(response.read())
+    assert body["status"] == "healthy"
+    assert body["generation"] == json.loads(runner.invoke(app, ["search", "x_y", "--index", str(index_file)]).stdout)["generation"]
+
+
+def test_invoke_runs_a_generated_event_and_prints_only_the_response(index_file, isolated):
+    # GIVEN `sam local generate-event apigateway aws-proxy --method POST --path search --body ...` output
+    # WHEN invoked on the search function with a local index
+    result = runner.invoke(app, ["local", "invoke", "SearchFunction", "--event", str(SEARCH_EVENT),
+                                 "--index", str(index_file), "--template", str(TEMPLATE)])
+    # THEN stdout is exactly the Lambda response, and its body holds the search
+    assert result.exit_code == 0, result.output
+    response = json.loads(result.stdout)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["results"][0]["path"] == "shop/users.py"
+
+
+def test_invoke_names_functions_by_directory_too_and_refuses_unknown_ones(index_file, isolated, tmp_path):
+    event = json.loads(SEARCH_EVENT.read_text())
+    event.update(httpMethod="GET", path="/health", body=None, isBase64Encoded=False)
+    (tmp_path / "health.json").write_text(json.dumps(event))
+    result = runner.invoke(app, ["local", "invoke", "health", "--event", str(tmp_path / "health.json"),
+                                 "--index", str(index_file), "--template", str(TEMPLATE)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["statusCode"] == 200
+    unknown = runner.invoke(app, ["local", "invoke", "nope", "--event", str(SEARCH_EVENT), "--template", str(TEMPLATE)])
+    assert unknown.exit_code == 2 and "SearchFunction" in unknown.stderr
+
+
+def test_template_environment_resolves_parameters_and_leaves_resources_to_the_caller():
+    search = sam.pick_function(sam.read_template(TEMPLATE), "search")
+    # a parameter's default is filled in; a resource's physical name cannot be known locally
+    assert search.environment["PAMPAX_RUNTIME_REFRESH_SECONDS"] == "30"
+    assert search.environment["POWERTOOLS_SERVICE_NAME"] == "pampax"
+    assert "PAMPAX_AWS_BUCKET" not in search.environment
+    assert search.routes == (("POST", "/search"),)
