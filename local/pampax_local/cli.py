@@ -44,7 +44,7 @@ app = typer.Typer(
 )
 
 
-class SearchFormat(str, Enum):
+class JsonOrText(str, Enum):
     json = "json"
     text = "text"
 
@@ -52,11 +52,6 @@ class SearchFormat(str, Enum):
 class BundleFormat(str, Enum):
     json = "json"
     md = "md"
-
-
-class LogFormat(str, Enum):
-    json = "json"
-    text = "text"
 
 
 class Scope(str, Enum):
@@ -74,7 +69,7 @@ IndexOption = Annotated[
 def root(
     ctx: typer.Context,
     config: Annotated[Optional[Path], typer.Option("--config", help="pampax.toml to read (else $PAMPAX_CONFIG, else ./pampax.toml)")] = None,
-    log_format: Annotated[Optional[LogFormat], typer.Option("--log-format", help="stderr log lines: json or text (default: JSON when piped)")] = None,
+    log_format: Annotated[Optional[JsonOrText], typer.Option("--log-format", help="stderr log lines: json or text (default: JSON when piped)")] = None,
     log_level: Annotated[Optional[str], typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")] = None,
 ) -> None:
     flags = {"observability.log_format": log_format.value if log_format else None, "observability.log_level": log_level}
@@ -178,13 +173,13 @@ def search(
     path: Annotated[Optional[list[str]], typer.Option("--path", help="glob a result's path must match; repeatable")] = None,
     lang: Annotated[Optional[list[str]], typer.Option("--lang", help="language to keep, e.g. python; repeatable")] = None,
     kind: Annotated[Optional[list[str]], typer.Option("--kind", help="symbol kind to keep, e.g. function; repeatable")] = None,
-    format: Annotated[SearchFormat, typer.Option("--format", help="json or text")] = SearchFormat.json,
+    format: Annotated[JsonOrText, typer.Option("--format", help="json or text")] = JsonOrText.json,
 ) -> None:
     """Search the index; every hit says why it scored (``explain``).
 
     Example: pampax search "QuerySet.filter" --lang python --limit 5
     """
-    json_out = format is SearchFormat.json
+    json_out = format is JsonOrText.json
 
     def action():
         service = _service(_config(ctx), index)
@@ -332,7 +327,7 @@ def metrics_summary(
     file: Annotated[Optional[Path], typer.Argument(help="EMF metrics file (default: metrics.jsonl beside the index)")] = None,
     index: IndexOption = None,
     since: Annotated[Optional[float], typer.Option("--since", help="only the last N seconds")] = None,
-    format: Annotated[SearchFormat, typer.Option("--format", help="text or json")] = SearchFormat.text,
+    format: Annotated[JsonOrText, typer.Option("--format", help="text or json")] = JsonOrText.text,
 ) -> None:
     """Print p50/p95/max per latency metric, the cache hit ratio and errors by kind.
 
@@ -348,7 +343,7 @@ def metrics_summary(
             return summarize(lines, since_ms)
 
     summary = _run(action)
-    if format is SearchFormat.json:
+    if format is JsonOrText.json:
         _print_json(summary)
     else:
         sys.stdout.write(render_text(summary))

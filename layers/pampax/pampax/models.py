@@ -58,13 +58,18 @@ class ScoreExplain(BaseModel):
     matched_terms: list[str]
 
 
-class SearchHit(BaseModel):
+class Span(BaseModel):
+    """Where a result or bundle item sits: lines of a file, and the symbol they belong to."""
+
     path: str
     start_line: int
     end_line: int
     symbol: str | None
     kind: str
     lang: str
+
+
+class SearchHit(Span):
     score: float
     snippet: str
     explain: ScoreExplain
@@ -84,13 +89,7 @@ class AssembleRequest(_Request):
     max_items: int = Field(default=40, ge=1, le=500)
 
 
-class BundleItem(BaseModel):
-    path: str
-    start_line: int
-    end_line: int
-    symbol: str | None
-    kind: str
-    lang: str
+class BundleItem(Span):
     mode: Literal["full", "capsule"]
     tokens: int
     reason: str
