@@ -10,20 +10,18 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
 from contextlib import nullcontext
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
-from pydantic import BaseModel
 
 from pampax import assemble as bundles
 from pampax.cache import ReadThroughCache
-from pampax.config import Config, ResolvedConfig, load_config
+from pampax.config import Config, ResolvedConfig
 from pampax.dashboard import render_text, summarize
-from pampax.errors import ConfigInvalid, InvalidArgument, PampaxError, PathNotFound, exit_code_for
+from pampax.errors import ConfigInvalid, InvalidArgument, PathNotFound, exit_code_for
 from pampax.index import DEFAULT_INDEX, open_index
 from pampax.models import (
     AssembleRequest,
@@ -36,17 +34,13 @@ from pampax.observability import MetricsSink, Telemetry, make_logger
 from pampax.service import Service
 from pampax.stores import open_cache_store
 from pampax_local.cloud import cloud_app
+from pampax_local.command import IndexOption, JsonOrText, config_of, find_index, print_json, run
 from pampax_local.harness import local_app
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Index a repository, search it, and assemble token-budgeted context bundles.",
 )
-
-
-class JsonOrText(str, Enum):
-    json = "json"
-    text = "text"
 
 
 class BundleFormat(str, Enum):
@@ -57,12 +51,6 @@ class BundleFormat(str, Enum):
 class Scope(str, Enum):
     search = "search"
     bundle = "bundle"
-
-
-IndexOption = Annotated[
-    Optional[Path],
-    typer.Option("--index", help="index file (default: the nearest .pampax/index.db above the working directory)"),
-]
 
 
 @app.callback()
@@ -76,11 +64,6 @@ def root(
     ctx.obj = (config, flags)
 
 
-def _config(ctx: typer.Context) -> ResolvedConfig:
-    path, flags = ctx.find_root().obj
-    return load_config(path, flags=flags)
-
-
 def _telemetry(resolved: ResolvedConfig, index_path: Path) -> Telemetry:
     """Return CLI telemetry: schema log lines on stderr, EMF documents appended to the metrics file."""
     settings = resolved.config.observability
@@ -90,44 +73,11 @@ def _telemetry(resolved: ResolvedConfig, index_path: Path) -> Telemetry:
 
 def _service(resolved: ResolvedConfig, index: Path | None) -> Service:
     """Return the local service: the index file opened per call, the cache file beside it (or DynamoDB)."""
-    index_path = _find_index(index)
+    index_path = find_index(index)
     telemetry = _telemetry(resolved, index_path)
     cache = ReadThroughCache(open_cache_store(resolved.config, index_path.parent / "cache.db"),
                              resolved.config.cache, telemetry)
     return Service(resolved.config, lambda: open_index(index_path), telemetry, cache)
-
-
-def _run(action: Callable[[], Any], json_errors: bool = False) -> Any:
-    """Run ``action``; turn a ``PampaxError`` into one stderr line (plus the JSON body) and its exit code."""
-    try:
-        return action()
-    except PampaxError as exc:
-        if json_errors:
-            _print_json(exc.to_dict())
-        typer.echo(f"pampax: {exc.kind}: {exc.message}", err=True)
-        raise typer.Exit(exc.code) from None
-    except KeyboardInterrupt:
-        typer.echo("pampax: interrupted", err=True)
-        raise typer.Exit(130) from None
-    except Exception as exc:  # the last line of defence: one line, never a traceback
-        typer.echo(f"pampax: internal: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(exit_code_for("internal")) from None
-
-
-def _print_json(data: BaseModel | dict) -> None:
-    body = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
-    sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
-
-
-def _find_index(index: Path | None) -> Path:
-    """Return ``--index``, else the nearest ``.pampax/index.db`` in the working directory or above it."""
-    if index is not None:
-        return index
-    here = Path.cwd().resolve()
-    for directory in (here, *here.parents):
-        if (directory / DEFAULT_INDEX).is_file():
-            return directory / DEFAULT_INDEX
-    return here / DEFAULT_INDEX
 
 
 def _progress_bar():
@@ -155,13 +105,13 @@ def index(
     from pampax.build import build_index  # the parser and writer load only for this command
 
     def action():
-        resolved = _config(ctx)
+        resolved = config_of(ctx)
         telemetry = _telemetry(resolved, index or path / DEFAULT_INDEX)
         progress, bar = _progress_bar()
         with telemetry.operation("index"), bar or nullcontext():
             return build_index(path, index, resolved.config.index, full=full, progress=progress)
 
-    _print_json(_run(action))
+    print_json(run(action))
 
 
 @app.command()
@@ -182,16 +132,16 @@ def search(
     json_out = format is JsonOrText.json
 
     def action():
-        service = _service(_config(ctx), index)
+        service = _service(config_of(ctx), index)
         request = validate(SearchRequest, {
             "query": query, "limit": service.config.search.limit if limit is None else limit, "paths": path or (),
             "langs": lang or (), "kinds": kind or (),
         }, InvalidArgument)
         return service.search(request)
 
-    response = _run(action, json_errors=json_out)
+    response = run(action, json_errors=json_out)
     if json_out:
-        _print_json(response)
+        print_json(response)
         return
     for hit in response.results:
         typer.echo(f"{hit.path}:{hit.start_line}-{hit.end_line}  {hit.symbol or '-'}  ({hit.kind}, {hit.score})")
@@ -216,7 +166,7 @@ def assemble(
     json_out = format is BundleFormat.json
 
     def action():
-        service = _service(_config(ctx), index)
+        service = _service(config_of(ctx), index)
         config = service.config
         request = validate(AssembleRequest, {
             "query": query, "budget": budget, "seeds": config.assemble.seeds if seeds is None else seeds,
@@ -224,9 +174,9 @@ def assemble(
         }, InvalidArgument)
         return service.assemble(request)
 
-    bundle = _run(action, json_errors=json_out)
+    bundle = run(action, json_errors=json_out)
     if json_out:
-        _print_json(bundle)
+        print_json(bundle)
     else:
         sys.stdout.write(bundles.to_markdown(bundle))
 
@@ -241,9 +191,9 @@ def config_show(ctx: typer.Context) -> None:
 
     Example: PAMPAX_SEARCH_LIMIT=20 pampax config show
     """
-    resolved = _run(lambda: _config(ctx))
+    resolved = run(lambda: config_of(ctx))
     config = resolved.config.model_dump(mode="json")
-    _print_json({
+    print_json({
         "file": resolved.file,
         "settings": {
             f"{section}.{key}": {"value": value, "source": resolved.sources[f"{section}.{key}"]}
@@ -260,13 +210,13 @@ def health(ctx: typer.Context, index: IndexOption = None) -> None:
     """
     def action():
         try:
-            resolved, error = _config(ctx), None
+            resolved, error = config_of(ctx), None
         except ConfigInvalid as exc:  # still check the index and the cache, on default settings
             resolved, error = ResolvedConfig(config=Config(), sources={}, file=None), exc
         return _service(resolved, index).health(config_error=error)
 
-    report = _run(action)
-    _print_json(report)
+    report = run(action)
+    print_json(report)
     failed = next((c for c in report.checks if not c.ok), None)
     if failed is not None:
         raise typer.Exit(exit_code_for(failed.err_kind or "internal"))
@@ -293,9 +243,9 @@ def cache_warm(
         else:
             queries, where = _read_queries(source), index
         request = validate(CacheWarmRequest, {"queries": queries, "budget": budget}, InvalidArgument)
-        return _service(_config(ctx), where).warm(request)
+        return _service(config_of(ctx), where).warm(request)
 
-    _print_json(_run(action))
+    print_json(run(action))
 
 
 @cache_app.command("clear")
@@ -312,9 +262,9 @@ def cache_clear(
     def action():
         if all_ and scope:
             raise InvalidArgument("--all and --scope exclude each other")
-        return _service(_config(ctx), index).clear(CacheClearRequest(scope=scope.value if scope else "all"))
+        return _service(config_of(ctx), index).clear(CacheClearRequest(scope=scope.value if scope else "all"))
 
-    _print_json(_run(action))
+    print_json(run(action))
 
 
 metrics_app = typer.Typer(help="Read the metrics pampax emitted.", no_args_is_help=True)
@@ -334,17 +284,17 @@ def metrics_summary(
     Example: pampax metrics summary --since 3600
     """
     def action():
-        settings = _config(ctx).config.observability
-        path = file or (Path(settings.metrics_file) if settings.metrics_file else _find_index(index).parent / "metrics.jsonl")
+        settings = config_of(ctx).config.observability
+        path = file or (Path(settings.metrics_file) if settings.metrics_file else find_index(index).parent / "metrics.jsonl")
         if not path.is_file():
             raise PathNotFound(f"no metrics file at {path}")
         since_ms = int((time.time() - since) * 1000) if since is not None else None
         with path.open(encoding="utf-8") as lines:
             return summarize(lines, since_ms)
 
-    summary = _run(action)
+    summary = run(action)
     if format is JsonOrText.json:
-        _print_json(summary)
+        print_json(summary)
     else:
         sys.stdout.write(render_text(summary))
 

@@ -13,6 +13,7 @@ import typer
 
 from pampax.config import AwsSettings
 from pampax.stores import open_bucket
+from pampax_local.command import config_of, find_index, print_json, run
 
 cloud_app = typer.Typer()
 
@@ -32,16 +33,15 @@ def publish(
 
     Example: pampax publish --bucket my-pampax-artifacts --index .pampax/index.db
     """
-    from pampax_local.cli import _config, _find_index, _print_json, _run  # cli imports this module to register it
 
     def action() -> dict:
-        store = open_bucket(_aws_settings(_config(ctx).config.aws, bucket, prefix))
-        manifest = store.publish(_find_index(index), flip=flip)
+        store = open_bucket(_aws_settings(config_of(ctx).config.aws, bucket, prefix))
+        manifest = store.publish(find_index(index), flip=flip)
         pointer = store.pointer()
         return {"location": store.location, "manifest": manifest.model_dump(mode="json"),
                 "current": pointer.model_dump(mode="json") if pointer else None}
 
-    _print_json(_run(action, json_errors=True))
+    print_json(run(action, json_errors=True))
 
 
 @cloud_app.command()
@@ -55,13 +55,12 @@ def rollback(
 
     Example: pampax rollback --to 3f9c0a1b2c3d4e5f --bucket my-pampax-artifacts
     """
-    from pampax_local.cli import _config, _print_json, _run  # cli imports this module to register it
 
     def action() -> dict:
-        store = open_bucket(_aws_settings(_config(ctx).config.aws, bucket, prefix))
+        store = open_bucket(_aws_settings(config_of(ctx).config.aws, bucket, prefix))
         return {"location": store.location, "current": store.rollback(to).model_dump(mode="json")}
 
-    _print_json(_run(action, json_errors=True))
+    print_json(run(action, json_errors=True))
 
 
 def _aws_settings(settings: AwsSettings, bucket: str | None, prefix: str | None) -> AwsSettings:

@@ -32,6 +32,7 @@ import typer
 from pampax.config import Config
 from pampax.errors import InvalidArgument, PampaxError, RouteNotFound, http_status_for
 from pampax.stores import LocalArtifactStore
+from pampax_local.command import config_of, find_index, print_json, run
 from pampax_local.sam import FunctionSpec, Handler, find_template, import_handler, pick_function, read_template
 
 # The account id moto and `sam local generate-event` use in ARNs.
@@ -235,17 +236,16 @@ def serve(
 
     Example: pampax local serve --port 3000 --index .pampax/index.db
     """
-    from pampax_local.cli import _config, _find_index, _run  # cli imports this module to register it
 
     with ExitStack() as cleanup:
         def start() -> LocalApi:
             functions = read_template(template or find_template())
             apply_environment(functions)
-            resolved = _config(ctx)
+            resolved = config_of(ctx)
             _export_config_path(resolved.file)
             config = resolved.config
             if index is not None or not (config.runtime.store_dir or config.aws.bucket):
-                cleanup.enter_context(serving_file(_find_index(index)))
+                cleanup.enter_context(serving_file(find_index(index)))
             server = load_api(functions, port)
             cleanup.callback(server.server_close)
             queue_functions = [s for s in functions.values() if s.queue_batch_size]
@@ -253,7 +253,7 @@ def serve(
                 _start_polling(config, queue_functions[0])
             return server
 
-        server = _run(start)
+        server = run(start)
         typer.echo(f"pampax local: http://127.0.0.1:{server.server_port} ({len(server.routes)} routes); Ctrl-C stops",
                    err=True)
         try:
@@ -276,7 +276,6 @@ def invoke(
     Example: sam local generate-event apigateway aws-proxy --method POST --path search
     --body '{"query": "get_user_by_id"}' > e.json && pampax local invoke search --event e.json
     """
-    from pampax_local.cli import _config, _print_json, _run  # cli imports this module to register it
 
     def action() -> Any:
         spec = pick_function(read_template(template or find_template()), function)
@@ -285,14 +284,14 @@ def invoke(
         except (OSError, ValueError) as exc:
             raise InvalidArgument(f"cannot read event {event}: {exc}") from exc
         apply_environment({spec.logical_id: spec})
-        _export_config_path(_config(ctx).file)
+        _export_config_path(config_of(ctx).file)
         with ExitStack() as cleanup:
             if index is not None:
                 cleanup.enter_context(serving_file(index))
             with redirect_stdout(sys.stderr):
                 return import_handler(spec)(payload, LocalContext(spec.logical_id))
 
-    _print_json(_run(action))
+    print_json(run(action))
 
 
 def _export_config_path(file: str | None) -> None:

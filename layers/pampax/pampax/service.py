@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from contextlib import AbstractContextManager
 from datetime import datetime
 
@@ -71,7 +72,7 @@ class Service:
                      lambda r: assemble(index, r, self.config.search), AssembleResponse),
                 ):
                     try:
-                        _, hit = self.cache.fetch(scope, index.generation, model, lambda: compute(model), response_type)
+                        _, hit = self.cache.fetch(scope, index.generation, model, partial(compute, model), response_type)
                     except PampaxError:
                         continue  # a query the index cannot answer (e.g. empty) warms nothing
                     hits += hit
