@@ -133,3 +133,17 @@ def test_cli_logs_go_to_stderr_in_the_schema(shop_index_path):
     lines = [json.loads(line) for line in result.stderr.splitlines()]
     assert lines and all(set(line) == {"time", "level", "component", "op", "corr_id", "duration_ms", "status", "msg",
                                        "err_code", "err_kind"} for line in lines)
+
+
+def test_unexpected_failure_is_one_line_and_exit_1(shop_index_path, monkeypatch):
+    # GIVEN a defect deep in the core
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr("pampax.service.search", broken)
+    result = _run("search", "QuerySet", "--index", str(shop_index_path), env={"PAMPAX_CACHE_ENABLED": "false"})
+    # THEN no traceback: the internal exit code, the schema log line an operator greps for, and the one-liner
+    assert result.exit_code == 1
+    log, message = result.stderr.splitlines()
+    assert json.loads(log)["err_kind"] == "internal"
+    assert message == "pampax: internal: KeyError: 'boom'"
