@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from pampax.cache import ReadThroughCache, scope_prefix
-from pampax.config import CacheSettings, ObservabilitySettings
+from pampax.config import CacheSettings, ObservabilitySettings, SearchSettings
 from pampax.errors import InvalidArgument
 from pampax.models import SearchRequest, SearchResponse
 from pampax.observability import MetricsSink, Telemetry, make_logger
@@ -80,15 +80,18 @@ def test_hit_survives_a_new_process(make_store, telemetry_buffer):
         {"generation": "g2"},
         {"request": SearchRequest(query="QuerySet", limit=3)},
         {"scope": "bundle"},
+        {"settings": SearchSettings(max_terms=5)},
     ],
 )
-def test_key_covers_generation_request_and_scope(make_store, telemetry_buffer, change):
+def test_key_covers_generation_request_scope_and_settings(make_store, telemetry_buffer, change):
     cache = ReadThroughCache(make_store(), CacheSettings(), telemetry_buffer[0])
-    base = {"scope": "search", "generation": "g1", "request": SearchRequest(query="QuerySet")}
-    cache.fetch(base["scope"], base["generation"], base["request"], Counter(), SearchResponse)
+    base = {"scope": "search", "generation": "g1", "request": SearchRequest(query="QuerySet"),
+            "settings": SearchSettings()}
+    cache.fetch(base["scope"], base["generation"], base["request"], Counter(), SearchResponse, base["settings"])
     changed = base | change
     compute = Counter()
-    _, hit = cache.fetch(changed["scope"], changed["generation"], changed["request"], compute, SearchResponse)
+    _, hit = cache.fetch(changed["scope"], changed["generation"], changed["request"], compute, SearchResponse,
+                         changed["settings"])
     assert not hit and compute.calls == 1
 
 

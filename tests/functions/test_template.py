@@ -1,16 +1,25 @@
-"""template.yaml and the layer against the code: handlers exist, routes match the README, policies stay narrow."""
+"""template.yaml and the layer against the code: handlers exist, routes match the README, policies stay narrow,
+and the dashboard and alarms watch metrics that ``pampax.observability`` really emits."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import tomllib
 
+from pampax.config import ObservabilitySettings
+from pampax.errors import ERROR_TABLE
+from pampax.observability import LATENCY_METRICS, METRIC_NAMES, MetricsSink, Telemetry, make_logger
 from pampax_local.sam import load_template, read_template
 
 from .support import REPO, TEMPLATE
 
 FUNCTIONS = read_template(TEMPLATE)
-RESOURCES = load_template(TEMPLATE)["Resources"]
+TEMPLATE_DATA = load_template(TEMPLATE)
+RESOURCES = TEMPLATE_DATA["Resources"]
+# Stand-ins for the MetricsNamespace and ServiceName parameters, on both sides of the comparison.
+NAMESPACE, SERVICE = "TemplateTestNamespace", "template-test-service"
 
 
 def _policy_text(logical_id: str) -> str:
@@ -68,3 +77,139 @@ def test_the_layer_requirements_mirror_the_runtime_dependencies():
     lines = (REPO / "layers" / "pampax" / "requirements.txt").read_text().splitlines()
     layer = {line.replace(" ", "") if ";" in line else line.strip() for line in lines if line and not line.startswith("#")}
     assert layer == expected
+
+
+# -- monitoring ---------------------------------------------------------------------------------
+
+
+def _emitted() -> set[tuple[str, str, frozenset]]:
+    """Return (namespace, metric, dimensions) of every EMF metric Telemetry emits, for every op and error kind.
+
+    Captured from the real emitter rather than listed by hand, so renaming a metric or changing a
+    dimension in observability.py breaks the references checked below.
+    """
+    settings = ObservabilitySettings(service=SERVICE, namespace=NAMESPACE)
+    sink = io.StringIO()
+    telemetry = Telemetry(settings, make_logger(settings, "template-test", io.StringIO()), MetricsSink(stream=sink))
+    for op in (*LATENCY_METRICS, "cache_warm"):
+        with telemetry.operation(op) as record:
+            record.sqlite_ms, record.cache_hit = 1.0, True
+    for kind in ERROR_TABLE:
+        telemetry.count_error(kind, "counted")
+    found = set()
+    for line in sink.getvalue().splitlines():
+        document = json.loads(line)
+        directive = document["_aws"]["CloudWatchMetrics"][0]
+        dimensions = frozenset((d, document[d]) for d in directive["Dimensions"][0])
+        found |= {(directive["Namespace"], m["Name"], dimensions) for m in directive["Metrics"]}
+    return found
+
+
+def _resolve(value):
+    """Return a template value with the namespace and service parameters replaced by the stand-ins.
+
+    Any other intrinsic (``!GetAtt Queue.QueueName``) comes back as its JSON text, so it stays hashable.
+    """
+    stand_ins = {"MetricsNamespace": NAMESPACE, "ServiceName": SERVICE}
+    if isinstance(value, dict):
+        return stand_ins.get(value.get("Ref"), json.dumps(value, sort_keys=True))
+    return value
+
+
+def _alarm_metrics(alarm: dict) -> list[tuple[str, str, frozenset]]:
+    """Return (namespace, metric, dimensions) of every metric an alarm reads (plain or metric math)."""
+    props = alarm["Properties"]
+    metrics = [q["MetricStat"]["Metric"] for q in props.get("Metrics", []) if "MetricStat" in q]
+    if "MetricName" in props:
+        metrics.append(props)
+    return [(_resolve(m["Namespace"]), m["MetricName"],
+             frozenset((d["Name"], _resolve(d["Value"])) for d in m.get("Dimensions", []))) for m in metrics]
+
+
+def _dashboard() -> dict:
+    """Return the dashboard body as data: its ``!Sub`` rendered with parameter defaults and the stand-ins."""
+    body = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    defaults = {name: str(p.get("Default")) for name, p in TEMPLATE_DATA["Parameters"].items()}
+    values = {**defaults, "MetricsNamespace": NAMESPACE, "ServiceName": SERVICE}
+    return json.loads(re.sub(r"\$\{([\w:.]+)\}", lambda m: values.get(m[1], f"<{m[1]}>"), body))
+
+
+def _dashboard_metrics() -> list[tuple[str, str, frozenset]]:
+    """Return (namespace, metric, dimensions) of every graphed metric; a SEARCH names its dimension keys only."""
+    found = []
+    for widget in _dashboard()["widgets"]:
+        for row in widget["properties"].get("metrics", []):
+            if isinstance(row[0], dict):  # [{"expression": "SEARCH('{Namespace,key,...} MetricName=\"m\" ...')"}]
+                schema, name = re.search(r"\{([^}]+)\} MetricName=\"(\w+)\"", row[0]["expression"]).groups()
+                namespace, *keys = schema.split(",")
+                found.append((namespace, name, frozenset((k, None) for k in keys)))
+                continue
+            namespace, name, *pairs = [part for part in row if not isinstance(part, dict)]
+            found.append((namespace, name, frozenset(zip(pairs[::2], pairs[1::2]))))
+    return found
+
+
+def _alarms() -> dict[str, dict]:
+    return {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def test_the_functions_emit_into_the_namespace_and_service_the_dashboard_reads():
+    env = TEMPLATE_DATA["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["PAMPAX_OBSERVABILITY_NAMESPACE"] == env["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
+    assert env["PAMPAX_OBSERVABILITY_SERVICE"] == env["POWERTOOLS_SERVICE_NAME"] == {"Ref": "ServiceName"}
+
+
+def test_alarms_and_dashboard_reference_only_metrics_that_are_emitted():
+    # GIVEN every metric Telemetry emits, with its full dimension set
+    emitted = _emitted()
+    schemas = {(ns, name, frozenset((k, None) for k, _ in dims)) for ns, name, dims in emitted}
+    # WHEN the alarms and the dashboard are read
+    alarm_refs = [ref for alarm in _alarms().values() for ref in _alarm_metrics(alarm)]
+    dashboard_refs = _dashboard_metrics()
+    # THEN each pampax metric they name exists with exactly those dimensions (CloudWatch matches the full set)
+    ours = [ref for ref in alarm_refs + dashboard_refs if ref[0] == NAMESPACE]
+    assert ours
+    for ref in ours:
+        assert ref in emitted or ref in schemas, f"not emitted by pampax.observability: {ref}"
+    # AND the dashboard shows every metric pampax emits
+    assert {name for ns, name, _ in dashboard_refs if ns == NAMESPACE} == set(METRIC_NAMES)
+
+
+def test_latency_alarms_watch_p95_of_their_operation():
+    alarms = _alarms()
+    for op, alarm in (("search", "SearchLatencyAlarm"), ("assemble", "AssembleLatencyAlarm")):
+        props = alarms[alarm]["Properties"]
+        assert _alarm_metrics(alarms[alarm]) == [
+            (NAMESPACE, LATENCY_METRICS[op], frozenset({("op", op), ("service", SERVICE)}))]
+        assert props["ExtendedStatistic"] == "p95" and props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert TEMPLATE_DATA["Parameters"][props["Threshold"]["Ref"]]["Type"] == "Number"
+
+
+def test_the_error_rate_alarm_counts_every_server_side_kind():
+    # GIVEN the kinds that fail a request on the server's side; cache_unavailable degrades instead
+    server_kinds = {k for k, spec in ERROR_TABLE.items() if spec.http_status >= 500} - {"cache_unavailable"}
+    # WHEN the error-rate alarm's metrics are read
+    alarm = _alarms()["ErrorRateAlarm"]
+    refs = _alarm_metrics(alarm)
+    # THEN it sums errors_total over exactly those kinds, per search and assemble request
+    counted = {dict(dims)["kind"] for _, name, dims in refs if name == "errors_total"}
+    assert counted == server_kinds
+    assert {name for _, name, _ in refs if name != "errors_total"} == {LATENCY_METRICS["search"], LATENCY_METRICS["assemble"]}
+    # AND every metric it reads takes part in the expression it alarms on
+    queries = alarm["Properties"]["Metrics"]
+    expressions = " ".join(q["Expression"] for q in queries if "Expression" in q)
+    assert all(re.search(rf"\b{q['Id']}\b", expressions) for q in queries if "MetricStat" in q)
+    assert [q["Id"] for q in queries if q["ReturnData"]] == ["rate"]
+
+
+def test_every_alarm_notifies_the_optional_topic_and_the_dead_letter_queue_is_watched():
+    condition = TEMPLATE_DATA["Conditions"]["HasAlarmTopic"]
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
+    assert TEMPLATE_DATA["Parameters"]["AlarmTopicArn"]["Default"] == ""
+    for name, alarm in _alarms().items():
+        for actions in ("AlarmActions", "OKActions"):
+            assert alarm["Properties"][actions] == {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}],
+                                                              {"Ref": "AWS::NoValue"}]}, name
+    dlq = _alarms()["IndexDeadLetterAlarm"]["Properties"]
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": "IndexDeadLetterQueue.QueueName"}}]
+    assert (dlq["Threshold"], dlq["ComparisonOperator"]) == (0, "GreaterThanThreshold")

@@ -8,6 +8,7 @@ never exceeds ``tokens.budget``.
 
 from __future__ import annotations
 
+import builtins
 import math
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from .tokens import COUNTER, count_tokens
 EDGE_FACTORS = {"callee": 0.6, "caller": 0.5, "test": 0.45}
 NEIGHBOURS_PER_EDGE = 4
 _CAPSULE_KEY_LINES = 6
+_BUILTINS = frozenset(dir(builtins))
 _DOC_LINES = 4
 
 
@@ -107,47 +109,50 @@ def _symbols_in(index: Index, chunk: _Chunk) -> list[tuple[int, str, str]]:
 def _neighbours(index: Index, symbol_id: int, name: str, file_id: int):
     """Yield (role, edge, chunk, ambiguity) for the callees, callers and tests of one symbol."""
     # Callees: names this symbol calls, resolved same file first; ambiguity = definitions of the name.
-    for callee, in index.query(
-        "SELECT DISTINCT name FROM edges WHERE symbol_id = ? AND kind = 'call' ORDER BY line LIMIT 32", (symbol_id,)
+    for callee, detail in index.query(
+        "SELECT name, min(detail) FROM edges WHERE symbol_id = ? AND kind = 'call' GROUP BY name ORDER BY min(line) LIMIT 32",
+        (symbol_id,),
     ):
+        if detail == callee and callee in _BUILTINS:
+            continue  # a bare super()/len()/open() is the language's, not a project method of that name
         targets = index.query(
-            """SELECT s.file_id, s.start_line FROM symbols s
+            """SELECT s.id FROM symbols s
                WHERE s.lname = ? AND s.id != ? AND s.kind IN ('function', 'method', 'class', 'struct')
                ORDER BY s.file_id != ?, s.file_id, s.start_line LIMIT 11""",
             (callee.lower(), symbol_id, file_id),
         )
         if 0 < len(targets) <= 10:
-            chunk = _chunk_at(index, *targets[0])
+            chunk = _symbol_chunk(index, targets[0][0])
             if chunk:
                 yield "callee", "call", chunk, len(targets)
     definitions = index.query("SELECT count(*) FROM symbols WHERE lname = ?", (name.lower(),))[0][0]
     # Callers: symbols whose body calls this name.
     callers = index.query(
-        """SELECT e.file_id, s.start_line FROM edges e JOIN symbols s ON s.id = e.symbol_id
+        """SELECT e.symbol_id FROM edges e JOIN symbols s ON s.id = e.symbol_id
            JOIN files f ON f.id = e.file_id
            WHERE e.kind = 'call' AND e.name = ? AND e.symbol_id != ? AND f.is_test = 0
            GROUP BY e.symbol_id ORDER BY e.file_id != ?, f.path, s.start_line LIMIT ?""",
         (name, symbol_id, file_id, NEIGHBOURS_PER_EDGE),
     )
-    for caller_file, line in callers:
-        chunk = _chunk_at(index, caller_file, line)
+    for (caller,) in callers:
+        chunk = _symbol_chunk(index, caller)
         if chunk:
             yield "caller", "call", chunk, definitions
     # Tests: by name (test_get_x -> get_x), by import of the name, or by calling it from a test file.
     tests = index.query(
-        """SELECT file_id, line, edge FROM (
-             SELECT t.file_id, s.start_line AS line, 'test-' || t.via AS edge, f.path AS path
+        """SELECT id, edge FROM (
+             SELECT s.id, s.start_line AS line, 'test-' || t.via AS edge, f.path AS path
                FROM test_links t JOIN symbols s ON s.id = t.symbol_id JOIN files f ON f.id = t.file_id
                WHERE t.target = ?
              UNION
-             SELECT e.file_id, s.start_line, 'test-call', f.path
+             SELECT s.id, s.start_line, 'test-call', f.path
                FROM edges e JOIN symbols s ON s.id = e.symbol_id JOIN files f ON f.id = e.file_id
                WHERE e.kind = 'call' AND e.name = ? AND f.is_test = 1)
            ORDER BY edge DESC, path, line LIMIT ?""",
         (name.lower(), name, NEIGHBOURS_PER_EDGE),
     )
-    for test_file, line, edge in tests:
-        chunk = _chunk_at(index, test_file, line)
+    for test, edge in tests:
+        chunk = _symbol_chunk(index, test)
         if chunk:
             yield "test", edge, chunk, definitions
 
@@ -161,11 +166,18 @@ def _load_chunk(index: Index, chunk_id: int) -> _Chunk:
     return _Chunk(*index.query(f"{_CHUNK_SQL} WHERE c.id = ?", (chunk_id,))[0])
 
 
-def _chunk_at(index: Index, file_id: int, line: int) -> _Chunk | None:
+def _symbol_chunk(index: Index, symbol_id: int) -> _Chunk | None:
+    """Return the chunk where a symbol starts, speaking for that symbol (its name, signature, docstring)
+    rather than for the chunk's main symbol, which differs when small definitions were merged."""
     rows = index.query(
-        f"{_CHUNK_SQL} WHERE c.file_id = ? AND c.start_line <= ? ORDER BY c.start_line DESC LIMIT 1", (file_id, line)
+        """SELECT c.id, c.file_id, f.path, f.lang, c.start_line, c.end_line, c.kind, c.text,
+                  s.qualname, s.signature, s.docstring
+           FROM symbols s JOIN chunks c ON c.file_id = s.file_id AND s.start_line BETWEEN c.start_line AND c.end_line
+           JOIN files f ON f.id = s.file_id
+           WHERE s.id = ? ORDER BY c.start_line DESC LIMIT 1""",
+        (symbol_id,),
     )
-    return _Chunk(*rows[0]) if rows and rows[0][5] >= line else None
+    return _Chunk(*rows[0]) if rows else None
 
 
 def _pack(candidates: list[_Candidate], request: AssembleRequest, terms: list[str]):

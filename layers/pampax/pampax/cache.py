@@ -1,6 +1,6 @@
 """A read-through cache for search results and bundles, built on Powertools idempotency.
 
-The key is the hash Powertools takes of ``{format, version, generation, scope, request}``: a new
+The key is the hash Powertools takes of ``{format, version, generation, scope, request, settings}``: a new
 index generation or a new pampax release never reads an old entry, and ``CACHE_FORMAT`` orphans
 entries when the cached shape changes. A failing store never fails a request: the call runs
 uncached and the failure is logged and counted as ``cache_unavailable``.
@@ -61,8 +61,12 @@ class ReadThroughCache:
         self.config.register_lambda_context(context)
 
     def fetch(self, scope: str, generation: str, request: BaseModel, compute: Callable[[], R],
-              model: type[R]) -> tuple[R, bool]:
-        """Return ``(response, hit)``; ``compute`` runs only on a miss or when the store fails."""
+              model: type[R], settings: BaseModel | None = None) -> tuple[R, bool]:
+        """Return ``(response, hit)``; ``compute`` runs only on a miss or when the store fails.
+
+        ``settings`` are the configuration values that shape the response (e.g. ``search.max_terms``):
+        part of the key, so a config change never serves answers computed under the old one.
+        """
         if not self.settings.enabled:
             return compute(), False
         computed: list[R] = []
@@ -81,7 +85,8 @@ class ReadThroughCache:
             output_serializer=PydanticSerializer(model=model), key_prefix=scope_prefix(scope),
         )
         key = {"format": CACHE_FORMAT, "version": __version__, "generation": generation, "scope": scope,
-               "request": request.model_dump(mode="json")}
+               "request": request.model_dump(mode="json"),
+               "settings": settings.model_dump(mode="json") if settings is not None else None}
         try:
             response = wrapped(key=key)
         except IdempotencyAlreadyInProgressError:

@@ -72,7 +72,8 @@ class Service:
                      lambda r: assemble(index, r, self.config.search), AssembleResponse),
                 ):
                     try:
-                        _, hit = self.cache.fetch(scope, index.generation, model, partial(compute, model), response_type)
+                        _, hit = self.cache.fetch(scope, index.generation, model, partial(compute, model), response_type,
+                                                 self.config.search)
                     except PampaxError:
                         continue  # a query the index cannot answer (e.g. empty) warms nothing
                     hits += hit
@@ -114,7 +115,7 @@ class Service:
 
     def _cached(self, op, index: Index, scope: str, request, compute, model):
         index.sqlite_ms = 0.0
-        response, hit = self.cache.fetch(scope, index.generation, request, compute, model)
+        response, hit = self.cache.fetch(scope, index.generation, request, compute, model, self.config.search)
         op.cache_hit = hit
         if not hit:
             op.sqlite_ms = index.sqlite_ms
