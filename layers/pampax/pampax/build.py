@@ -69,7 +69,9 @@ def build_index(
     _remove_stale_temporaries(target)
 
     previous = {} if full else _read_previous(target)
-    paths = [p for p in iter_files(root) if (root / p).resolve() != target.resolve()]
+    own = target.resolve()
+    own_rel = own.relative_to(root).as_posix() if own.is_relative_to(root) else None
+    paths = [p for p in iter_files(root) if p != own_rel]
     skipped: dict[str, int] = {}
     todo: list[tuple[str, int]] = []
     kept: dict[str, _Previous] = {}
@@ -259,7 +261,10 @@ class _Writer:
             pk="key",
         )
         conn.commit()
-        conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
+        if not self.previous:
+            # One b-tree per term makes queries fastest; a refresh of a few files is not worth
+            # rewriting the whole FTS index for (FTS5 merges its small segments as it goes).
+            conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
         conn.execute("PRAGMA optimize")
         conn.close()
         self.conn = None
