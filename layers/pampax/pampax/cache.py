@@ -11,9 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from pydantic import BaseModel
 
 from . import __version__
@@ -51,14 +48,26 @@ class ReadThroughCache:
         self.store = store
         self.settings = settings
         self.telemetry = telemetry
-        # Local LRU too: a warm Lambda answers its own repeats without a DynamoDB round trip.
-        self.config = IdempotencyConfig(expires_after_seconds=settings.ttl_seconds, use_local_cache=True,
-                                        local_cache_max_items=1024)
-        self.config.register_lambda_context(_Lease())
+        self._config = None
+        self._context = _Lease()
+
+    @property
+    def config(self):
+        """Powertools' idempotency config, made on first use (see ``fetch`` for why imports wait)."""
+        if self._config is None:
+            from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+            # Local LRU too: a warm Lambda answers its own repeats without a DynamoDB round trip.
+            self._config = IdempotencyConfig(expires_after_seconds=self.settings.ttl_seconds, use_local_cache=True,
+                                             local_cache_max_items=1024)
+            self._config.register_lambda_context(self._context)
+        return self._config
 
     def register_lambda_context(self, context) -> None:
         """Bound in-progress entries by the invocation's remaining time (call once per Lambda invocation)."""
-        self.config.register_lambda_context(context)
+        self._context = context
+        if self._config is not None:
+            self._config.register_lambda_context(context)
 
     def fetch(self, scope: str, generation: str, request: BaseModel, compute: Callable[[], R],
               model: type[R], settings: BaseModel | None = None) -> tuple[R, bool]:
@@ -69,6 +78,12 @@ class ReadThroughCache:
         """
         if not self.settings.enabled:
             return compute(), False
+        # Imported here: Powertools' idempotency package imports boto3 (~350 ms), which a CLI run
+        # with the cache disabled should not pay for.
+        from aws_lambda_powertools.utilities.idempotency import idempotent_function
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+        from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+
         computed: list[R] = []
         failure: list[BaseException] = []
 

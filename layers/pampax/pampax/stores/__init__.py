@@ -15,7 +15,6 @@ from ..errors import ConfigInvalid
 from .base import ArtifactStore, Manifest, Pointer, open_verified
 from .cache_base import CacheStore
 from .local import LocalArtifactStore
-from .sqlite_cache import SqliteCacheStore
 
 __all__ = [
     "ArtifactStore", "CacheStore", "LocalArtifactStore", "Manifest", "Pointer", "open_bucket", "open_cache_store",
@@ -58,4 +57,6 @@ def open_cache_store(config: Config, default_path: Path) -> CacheStore:
         from .dynamodb import DynamoCacheStore
 
         return DynamoCacheStore(aws.client("dynamodb", config.aws), config.cache.table)
+    from .sqlite_cache import SqliteCacheStore
+
     return SqliteCacheStore(Path(config.cache.path) if config.cache.path else default_path)

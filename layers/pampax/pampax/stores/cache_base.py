@@ -8,8 +8,10 @@ answering a health ping.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 
 class CacheStore(ABC):
