@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from . import parse
 from .chunk import chunk_file
@@ -147,10 +146,3 @@ def _name_prefixes(stem: str) -> list[str]:
     prefixes = {stem} | {joiner.join(pieces[:n]) for n in range(2, len(pieces))}
     return sorted(p.lower() for p in prefixes if len(p) >= 3)
 
-
-def module_path(path: str) -> str:
-    """Return the dotted module name of a source path (``django/db/models/query.py`` -> ``django.db.models.query``)."""
-    parts = list(PurePosixPath(path).with_suffix("").parts)
-    if parts and parts[-1] in ("__init__", "index", "mod"):
-        parts.pop()
-    return ".".join(parts)

@@ -20,7 +20,6 @@ from .stores.cache_base import CacheStore
 
 # Bump when a cached response's shape changes meaning.
 CACHE_FORMAT = 1
-SCOPES = ("search", "bundle")
 
 R = TypeVar("R", bound=BaseModel)
 # How long an in-progress entry blocks identical requests outside Lambda: a crashed computation's

@@ -24,11 +24,6 @@ def split_identifier(identifier: str) -> list[str]:
     return parts
 
 
-def is_compound(identifier: str) -> bool:
-    """Return whether an identifier has more than one part (snake_case, camelCase, dotted pieces)."""
-    return len(split_identifier(identifier)) > 1
-
-
 def joined(identifier: str) -> str:
     """Return the separator-free lowercase form that makes snake_case and camelCase spellings meet."""
     return "".join(split_identifier(identifier))
