@@ -1,0 +1,43 @@
+"""Cold search through the CLI: a fresh ``pampax search`` process, timed from spawn to exit.
+
+"Cold" here is process-cold: interpreter start, imports, opening the index, one answer, exit. Each
+process gets an empty cache file, so it answers by searching, not from an earlier run's cache. The
+index file stays in the OS page cache (dropping it needs root and measures the disk, not pampax).
+The bare interpreter start is measured the same way, as the floor no CLI change can go below.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from functools import partial
+from pathlib import Path
+
+from .query_set import Query
+from .stats import summarize, timed
+
+
+def pampax_executable() -> Path:
+    """Return the ``pampax`` console script installed beside this interpreter."""
+    return Path(sys.executable).with_name("pampax")
+
+
+def cli_search_figures(index_path: Path, queries: list[Query], trials: int) -> dict:
+    """Return the cold CLI search figure (cycling through ``queries``) and the interpreter-start floor."""
+    command = [str(pampax_executable()), "search", "--index", str(index_path), "--limit", "10", "--format", "json"]
+    seconds = []
+    for n in range(trials):
+        with tempfile.TemporaryDirectory(prefix="pampax-bench-") as scratch:
+            env = {**os.environ, "PAMPAX_CACHE_PATH": f"{scratch}/cache.db",
+                   "PAMPAX_OBSERVABILITY_METRICS_FILE": f"{scratch}/metrics.jsonl"}
+            # The query follows "--", so a query starting with "-" is never read as an option.
+            query = queries[n % len(queries)].query
+            seconds.append(timed(partial(_run, [*command, "--", query], env))[0])
+    floor = [timed(partial(_run, [sys.executable, "-c", "pass"], dict(os.environ)))[0] for _ in range(trials)]
+    return {"cli.cold_search": summarize(seconds), "cli.python_start": summarize(floor)}
+
+
+def _run(command: list[str], env: dict[str, str]) -> None:
+    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
