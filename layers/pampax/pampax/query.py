@@ -76,15 +76,18 @@ class QueryPlan:
         return list(dict.fromkeys(t for t in terms if t))
 
     def word_terms(self) -> list[str]:
-        """Return the tokens of prose, stopwords removed, in order of appearance.
+        """Return the tokens of prose, stopwords removed, in order of appearance."""
+        return list(dict.fromkeys(t for t in self.words if len(t) > 1 and t not in STOPWORDS))
 
-        A short query (three identifiers or fewer) also contributes its identifiers' parts, so that
-        ``getUserById`` can find ``user_by_id`` helpers when nothing has the exact name.
+    def identifier_parts(self) -> list[str]:
+        """Return the parts of a short query's identifiers (three or fewer), stopwords removed.
+
+        They let ``getUserById`` find ``user_by_id`` helpers when nothing has the exact name.
         """
-        terms = list(self.words)
-        if len(self.identifiers) <= 3:
-            terms += [p for i in self.identifiers for piece in i.split(".") for p in split_identifier(piece)]
-        return list(dict.fromkeys(t for t in terms if len(t) > 1 and t not in STOPWORDS))
+        if len(self.identifiers) > 3:
+            return []
+        parts = [p for i in self.identifiers for piece in i.split(".") for p in split_identifier(piece)]
+        return list(dict.fromkeys(p for p in parts if len(p) > 1 and p not in STOPWORDS))
 
 
 def plan_query(text: str) -> QueryPlan:

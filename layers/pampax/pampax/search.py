@@ -23,6 +23,8 @@ _CANDIDATES_PER_RESULT = 4
 _MIN_CANDIDATES = 40
 # A term in more than this share of chunks says little; dropped when better terms exist.
 _COMMON_SHARE = 0.2
+# An identifier found in at least this many chunks needs no help from its parts.
+_ATTESTED = 3
 # Multipliers on the BM25 score. A definition named exactly like the query must beat a chunk that
 # only mentions the name often; a file named by the traceback must beat a look-alike elsewhere.
 BOOST_QUALNAME = 4.0
@@ -83,9 +85,14 @@ def select_terms(index: Index, plan: QueryPlan, max_terms: int) -> list[str]:
     """
     strong = plan.strong_terms()
     words = [t for t in plan.word_terms() if t not in strong]
-    if not strong and not words:
+    parts = [t for t in plan.identifier_parts() if t not in strong and t not in words]
+    if not strong and not words and not parts:
         return []
-    frequency = _document_frequencies(index, strong + words)
+    frequency = _document_frequencies(index, strong + words + parts)
+    # Parts widen a query whose identifiers are rare or absent; beside an identifier the index
+    # knows well they only add slow, weak matches ("query", "set" for QuerySet: 13 ms -> 2 ms).
+    if not strong or max(frequency.get(t, 0) for t in strong) < _ATTESTED:
+        words += parts
     limit = _COMMON_SHARE * max(_chunk_count(index), 1)
     present = [t for t in strong + words if frequency.get(t, 0) > 0]
     informative = [t for t in present if frequency[t] <= limit] or present
