@@ -25,6 +25,7 @@ import os
 import random
 import sys
 import time
+from array import array
 from collections import Counter
 from pathlib import Path
 
@@ -65,15 +66,17 @@ def soak(index_path: Path, queries: list[str], seconds: float, sample_seconds: f
     """Return the soak figure of running the mix against ``index_path`` for ``seconds``."""
     mix = _mix(queries)
     window = max(seconds * WINDOW_SHARE, sample_seconds)
+    # Only the two windows' latencies are kept, in compact arrays: a list of every request's timing
+    # grew the soak's own heap by ~110 bytes a request, which read as a 6 % RSS "leak" in 30 minutes.
+    first, last = array("d"), array("d")
+    requests = 0
     started = time.monotonic()
-    timings: list[tuple[float, float]] = []  # (elapsed at start, seconds taken)
     samples: list[tuple[float, int, int]] = [(0.0, *memory())]  # (elapsed, resident, anonymous)
     errors: Counter[str] = Counter()
     with open_index(index_path) as index:
-        n = 0
         while (elapsed := time.monotonic() - started) < seconds:
-            kind, query = mix[n % len(mix)]
-            n += 1
+            kind, query = mix[requests % len(mix)]
+            requests += 1
             begun = time.perf_counter()
             try:
                 if kind == "search":
@@ -82,11 +85,15 @@ def soak(index_path: Path, queries: list[str], seconds: float, sample_seconds: f
                     assemble.assemble(index, AssembleRequest(query=query, budget=BUDGET))
             except Exception as exc:  # noqa: BLE001 - counted, not fatal: the soak reports how many and which
                 errors[type(exc).__name__] += 1
-            timings.append((elapsed, time.perf_counter() - begun))
+            taken = time.perf_counter() - begun
+            if elapsed < window:
+                first.append(taken)
+            elif elapsed >= seconds - window:
+                last.append(taken)
             if elapsed - samples[-1][0] >= sample_seconds:
                 samples.append((elapsed, *memory()))
         samples.append((time.monotonic() - started, *memory()))  # with the index still open, like the rest
-    return _figure(timings, samples, errors, window)
+    return _figure(first, last, requests, samples, errors, window)
 
 
 def _mix(queries: list[str]) -> list[tuple[str, str]]:
@@ -96,16 +103,14 @@ def _mix(queries: list[str]) -> list[tuple[str, str]]:
     return mix
 
 
-def _figure(timings, samples, errors: Counter, window: float) -> dict:
+def _figure(first: array, last: array, requests: int, samples, errors: Counter, window: float) -> dict:
     total = samples[-1][0]
-    first = [s for at, s in timings if at < window]
-    last = [s for at, s in timings if at >= total - window]
     settled = next((s for s in samples if s[0] >= window), samples[-1])
     peak_last = max((s for s in samples if s[0] >= total - window), key=lambda s: s[1])
     first_p95, last_p95 = percentile(first, 0.95) * 1000, percentile(last, 0.95) * 1000
     return {
         "seconds": round(total, 1),
-        "requests": len(timings),
+        "requests": requests,
         "errors": sum(errors.values()),
         "errors_by_type": dict(sorted(errors.items())),
         "rss_start_mb": round(samples[0][1] / 2**20, 1),

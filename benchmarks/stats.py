@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
-def percentile(samples: list[float], q: float) -> float:
+def percentile(samples: Sequence[float], q: float) -> float:
     """Return the nearest-rank ``q`` quantile (0 < q <= 1) of ``samples``."""
     ordered = sorted(samples)
     return ordered[max(math.ceil(q * len(ordered)), 1) - 1]
