@@ -30,3 +30,16 @@ def shop_index_path(tmp_path_factory) -> Path:
 def shop_index(shop_index_path: Path):
     with open_index(shop_index_path) as index:
         yield index
+
+
+@pytest.fixture(scope="session")
+def reports_index_path(tmp_path_factory) -> Path:
+    """An index of the ``reports`` fixture (a package, tests in their own folder, examples, docs)."""
+    repo = Path(shutil.copytree(FIXTURES / "reports", tmp_path_factory.mktemp("reports") / "reports"))
+    return Path(build_index(repo).index)
+
+
+@pytest.fixture
+def reports_index(reports_index_path: Path):
+    with open_index(reports_index_path) as index:
+        yield index

@@ -17,13 +17,15 @@ from .errors import InvalidArgument
 from .index import Index
 from .models import AssembleRequest, AssembleResponse, BundleItem, Evidence, SearchRequest, TokenReport
 from .query import plan_query
-from .search import find_candidates, select_terms
+from .search import search_files, select_terms
 from .tokens import COUNTER, count_tokens
 
 # Neighbour score = seed score x edge factor / sqrt(number of same-named definitions): what a seed
 # calls matters more than who calls it, and a name defined ten times is a weak link.
 EDGE_FACTORS = {"callee": 0.6, "caller": 0.5, "test": 0.45}
 NEIGHBOURS_PER_EDGE = 4
+# A seed file's next best spans weigh this much less each than the one before.
+SPAN_DECAY = 0.7
 _CAPSULE_KEY_LINES = 6
 _BUILTINS = frozenset(dir(builtins))
 # "+kind": without it SQLite walks the (kind, name) index for the GROUP BY, scanning every call edge in
@@ -66,8 +68,9 @@ def assemble(
         raise InvalidArgument("query is empty")
     plan = plan_query(request.query)
     terms = select_terms(index, plan, settings.max_terms)
-    search_request = SearchRequest(query=request.query, limit=request.seeds)
-    seeds = find_candidates(index, plan, terms, search_request, limit=request.seeds)[: request.seeds]
+    # Seeds come from the file ranking search answers with: the best files, each with its best spans.
+    search_request = SearchRequest(query=request.query, limit=request.seeds, group="file")
+    seeds = _seeds(search_files(index, plan, terms, search_request, settings)[: request.seeds])
     candidates = _expand(index, seeds, terms)
     items, evidence, stop = _pack(candidates, request, terms)
     if not seeds:
@@ -76,6 +79,16 @@ def assemble(
         query=request.query, generation=index.generation, items=items, evidence=evidence, stop_reason=stop,
         tokens=TokenReport(budget=request.budget, used=sum(i.tokens for i in items), counter=COUNTER),
     )
+
+
+def _seeds(files) -> list:
+    """Return the seed chunks of ranked files, each scored by its file's score and its rank in the file."""
+    seeds = []
+    for ranked, chunks in files:
+        for rank, chunk in enumerate(chunks):
+            chunk.score = ranked.score * SPAN_DECAY ** rank
+            seeds.append(chunk)
+    return sorted(seeds, key=lambda c: (-round(c.score, 9), c.path, c.start_line))
 
 
 def _expand(index: Index, seeds, terms: list[str]) -> list[_Candidate]:

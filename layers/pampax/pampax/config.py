@@ -33,6 +33,16 @@ class IndexSettings(_Section):
 class SearchSettings(_Section):
     limit: int = Field(10, ge=1, le=200, description="results returned when a request names no limit")
     max_terms: int = Field(24, ge=1, le=200, description="terms kept from a long query, most informative first")
+    # File ranking (group=file, and the seeds of a bundle): see pampax/filerank.py for each signal.
+    file_chunk_share: float = Field(0.5, ge=0, le=1, description="weight of a file's second and third best chunks beside its best")
+    definition_weight: float = Field(0.5, ge=0, description="weight of the files that define the names a query writes as code")
+    mention_weight: float = Field(0.5, ge=0, description="weight of a file whose path or module the query writes")
+    frame_weight: float = Field(0.5, ge=0, description="weight of a file a traceback frame is in")
+    frame_decay: float = Field(0.15, ge=0, le=1, description="frame weight lost per frame outward from the innermost")
+    outer_frame_floor: float = Field(0.45, ge=0, le=1, description="least weight of an outer frame")
+    test_factor: float = Field(0.3, ge=0, le=1, description="prior of test files (by path convention or content)")
+    prose_factor: float = Field(0.2, ge=0, le=1, description="prior of files in no parsed language: docs, data, config")
+    script_factor: float = Field(0.5, ge=0, le=1, description="prior of Python files outside any package (examples, docs, setup)")
 
 
 class AssembleSettings(_Section):

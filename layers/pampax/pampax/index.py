@@ -25,6 +25,7 @@ class Index:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.sqlite_ms = 0.0
+        self._memo: dict[str, object] = {}
         self.conn = db.connect(self.path, readonly=True)
         try:
             self.meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
@@ -49,6 +50,12 @@ class Index:
             return self.conn.execute(sql, params).fetchall()
         finally:
             self.sqlite_ms += (time.perf_counter() - started) * 1000
+
+    def memo(self, key: str, compute):
+        """Return ``compute()``, computed once per open index: the index never changes while open."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def close(self) -> None:
         self.conn.close()

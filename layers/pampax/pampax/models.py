@@ -42,6 +42,8 @@ class SearchRequest(_Request):
     paths: tuple[str, ...] = Field(default=(), description="glob(s) a result's path must match")
     langs: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
+    group: Literal["chunk", "file"] = Field(
+        default="chunk", description="chunk: ranked spans; file: each file once, its best spans inside it")
 
     @field_validator("paths", "langs", "kinds")
     @classmethod
@@ -56,6 +58,7 @@ class ScoreExplain(BaseModel):
     path_boost: float
     phrase_words: int = Field(description="words of the longest error-message run matched verbatim")
     matched_terms: list[str]
+    signals: dict[str, float] = Field(default_factory=dict, description="with group=file: the file's ranking signals and prior")
 
 
 class Span(BaseModel):
@@ -73,6 +76,7 @@ class SearchHit(Span):
     score: float
     snippet: str
     explain: ScoreExplain
+    spans: list[Span] = Field(default_factory=list, description="with group=file: the file's next best spans")
 
 
 class SearchResponse(BaseModel):

@@ -12,26 +12,59 @@ from dataclasses import dataclass, field
 
 from .terms import IDENTIFIER, joined, split_identifier
 
+# Every pattern here is linear in the text's length: tokens have bounded lengths and a match can
+# only start where a token starts (a lookbehind), so a 64 KiB run of one letter cannot backtrack.
 # Python ("File "x.py", line 3, in f"), JS ("at f (x.js:3:1)"), Java ("at a.B.f(B.java:3)"), Go/Rust ("x.go:3").
 _FRAMES = (
     # The indented lines after a Python frame quote the source of an *outer* caller; they are
     # consumed with the frame so their identifiers don't outvote the frame itself.
-    re.compile(r'File "(?P<path>[^"]+)", line \d+, in (?P<func>[\w<>]+)(?:\n[ \t]+(?![ \t]*File ")[^\n]*)*'),
-    re.compile(r"at (?:(?P<func>[\w.$<>]+) \()?(?P<path>[\w./\\@-]+\.[cm]?[jt]sx?):\d+"),
-    re.compile(r"at [\w.$]+\.(?P<func>[\w$<>]+)\((?P<path>\w+\.java):\d+\)"),
-    re.compile(r"(?P<path>[\w./-]+\.(?:go|rs)):\d+"),
+    re.compile(r'File "(?P<path>[^"\n]{1,500})", line \d{1,9}, in (?P<func>[\w<>]{1,200})'
+               r'(?:\n[ \t]+(?![ \t]*File ")[^\n]*)*'),
+    re.compile(r"(?<![\w.$<>])at (?:(?P<func>[\w.$<>]{1,200}) \()?(?P<path>[\w./\\@-]{1,300}\.[cm]?[jt]sx?):\d+"),
+    re.compile(r"(?<![\w.$])at [\w.$]{1,300}\.(?P<func>[\w$<>]{1,200})\((?P<path>\w{1,200}\.java):\d+\)"),
+    re.compile(r"(?<![\w./-])(?P<path>[\w./-]{1,300}\.(?:go|rs)):\d+"),
 )
 _QUOTED = re.compile(r'"([^"\n]{8,300})"|\'([^\'\n]{8,300})\'|`([^`\n]{8,300})`')
-_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+_DOTTED = re.compile(r"(?<![\w.])[A-Za-z_]\w{0,99}(?:\.[A-Za-z_]\w{0,99})+")
 _WORD = re.compile(r"\w+")
 # The message of a raised exception, as the last line of a traceback prints it.
 _EXCEPTION_LINE = re.compile(
-    r"^\s*(?:[\w.]+\.)?(?P<cls>\w*(?:Error|Exception|Warning|DoesNotExist|NotFound|Returned))\b:\s*(.+)$", re.M
+    r"^[ \t]*(?:[\w.]{0,200}\.)?(?P<cls>\w{0,100}(?:Error|Exception|Warning|DoesNotExist|NotFound|Returned))\b:"
+    r"[ \t]*(.+)$", re.M
 )
 # Runs of plain words between punctuation: in an error message the punctuation is often where a
 # formatted value was substituted, so the runs are what the source's string literal holds verbatim.
-_WORD_RUN = re.compile(r"[A-Za-z]+(?:[ \t]+[A-Za-z]+){2,}")
+_WORD_RUN = re.compile(r"(?<![A-Za-z])[A-Za-z]{1,50}(?:[ \t]{1,8}[A-Za-z]{1,50}){2,}")
 _MAX_PHRASES = 10
+# Only this much of a query is planned: a pasted report is a few KB, and the cap bounds a 64 KiB one.
+MAX_PLANNED_CHARS = 20_000
+# An environment listing ("numpy: 1.24.1", "commit: None", "requests==2.31"), which issue templates
+# ask for, names the reporter's packages, not the code at fault: a run of such lines is dropped.
+_LISTING_LINE = re.compile(r"[ \t]*[-*]?[ \t]*[\w.()/ -]{1,40}?(?::[ \t]+|[ \t]*==[ \t]*)(?P<value>\S[^\n]{0,150})")
+_VERSION_VALUE = re.compile(r"(?:None|True|False|[vV]?\d[\w.+-]*|[^\n]*\d+\.\d+[^\n]*)")
+_LISTING_RUN = 4
+# Links: a link to a source file (".../blob/<ref>/path/to/file.py#L10") names that file; the rest is noise.
+_URL = re.compile(r"https?://[^\s<>()\[\]`'\"]{1,500}")
+_SOURCE_LINK = re.compile(r"/(?:blob|tree|raw)/[^/\s]{1,100}/(?P<path>[^#?\s]{1,300})")
+# A path written out ("xarray/core/dataset.py", "lib/foo/bar.rs"): a file the reporter points at.
+_PATH = re.compile(r"(?<![\w./-])(?P<path>(?:[\w.-]{1,100}/){1,20}[\w.-]{1,100}\.[A-Za-z]{1,8})(?![\w/])")
+# Commit ids and other hex digests are not words anyone searches for.
+_HEX = re.compile(r"(?<![\w.])(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,64}(?![\w.])")
+# Code the report quotes: fenced blocks, `inline` spans, doctest and indented lines; and call syntax.
+_FENCED = re.compile(r"```[^\n]{0,40}\n(?P<code>.*?)(?:```|\Z)", re.S)
+_INLINE = re.compile(r"`(?P<code>[^`\n]{1,300})`")
+_CODE_LINE = re.compile(r"^(?:[ \t]*(?:>>>|\.\.\.|In \[\d{1,5}\]:)[ \t]|(?: {4}|\t))(?P<code>[^\n]{0,500})$", re.M)
+# "M1 = Matrix(...)", "x0, y0 = ...": names the reporter's own code assigns are its variables, not the project's.
+_ASSIGNED = re.compile(r"^[ \t]*(?:>>>[ \t]*)?(?P<targets>[A-Za-z_]\w{0,99}(?:[ \t]*,[ \t]*[A-Za-z_]\w{0,99}){0,20})[ \t]*=(?!=)", re.M)
+_CALL = re.compile(r"(?<![\w.])(?:[A-Za-z_]\w{0,99}\.){0,8}(?P<name>[A-Za-z_]\w{0,99})\(")
+# Names in code that are the language's own, not the project's.
+_CODE_NOISE = frozenset(
+    "import from as def class return print len range str int float list dict set tuple type object none true false "
+    "self cls lambda for while if else elif try except finally with raise assert yield async await pass break continue "
+    "and or not in is del global nonlocal super isinstance getattr setattr hasattr np numpy pd array".split()
+)
+# A name the title of a report writes as code outweighs the same name in its body.
+TITLE_WEIGHT = 2.0
 # Dotted words that name files, not code: "summary.html" is a path, not attribute access.
 _FILE_SUFFIXES = frozenset("html htm txt json yaml yml css md rst cfg ini toml xml csv log py js ts".split())
 # Receivers that say nothing about what is called on them.
@@ -61,6 +94,10 @@ class QueryPlan:
     message_runs: list[list[str]] = field(default_factory=list)  # word runs of error messages, longest first
     frames: list[Frame] = field(default_factory=list)  # traceback frames, innermost first
     words: list[str] = field(default_factory=list)  # plain lowercase words, in order of appearance
+    # Names the query writes as code (quoted code, call syntax, identifiers), lowercase -> weight:
+    # mentions, doubled in the title. The definitions signal ranks the files that define them.
+    names: dict[str, float] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)  # file paths written out or linked to
 
     def frame_functions(self) -> list[str]:
         return list(dict.fromkeys(f.function for f in self.frames if f.function))
@@ -93,6 +130,7 @@ class QueryPlan:
 def plan_query(text: str) -> QueryPlan:
     """Return the plan of ``text``; never raises, whatever the text holds."""
     plan = QueryPlan()
+    text, plan.paths = _strip_noise(text[:MAX_PLANNED_CHARS])
     rest = text
     for pattern in _FRAMES:
         matches = list(pattern.finditer(text))
@@ -120,10 +158,71 @@ def plan_query(text: str) -> QueryPlan:
         elif word.lower() not in STOPWORDS and len(word) > 1:
             plan.words.append(word.lower())
     for word in _WORD.findall(rest):
-        if not IDENTIFIER.fullmatch(word) and word.lower() not in STOPWORDS:
-            plan.words.append(word.lower())  # numbers, non-ASCII words
+        if not IDENTIFIER.fullmatch(word) and not word.isdigit() and word.lower() not in STOPWORDS:
+            plan.words.append(word.lower())  # non-ASCII words, "3d"
     plan.words = list(dict.fromkeys(plan.words))
+    plan.names = _code_names(text, plan)
     return plan
+
+
+def _strip_noise(text: str) -> tuple[str, list[str]]:
+    """Return the text without environment listings, links and digests, and the source paths it names."""
+    lines = text.split("\n")
+    keep = [True] * len(lines)
+    run: list[int] = []
+    for number, line in enumerate(lines + [""]):
+        match = _LISTING_LINE.fullmatch(line) if line.strip() else None
+        if match:
+            run.append(number)
+            continue
+        versions = sum(1 for n in run if _VERSION_VALUE.fullmatch(_LISTING_LINE.fullmatch(lines[n])["value"].strip()))
+        if len(run) >= _LISTING_RUN and versions * 2 > len(run):
+            for n in run:
+                keep[n] = False
+        run = []
+    text = "\n".join(line for line, kept in zip(lines, keep) if kept)
+    paths = [m["path"] for url in _URL.findall(text) if (m := _SOURCE_LINK.search(url))]
+    text = _HEX.sub(" ", _URL.sub(" ", text))
+    paths += [m["path"] for m in _PATH.finditer(text)]
+    return text, list(dict.fromkeys(p.strip("/") for p in paths))
+
+
+def _code_names(text: str, plan: QueryPlan) -> dict[str, float]:
+    """Return {lowercase name: weight} of the names the query writes as code.
+
+    A name's weight is how many times it is written as code (each place once, whichever pattern
+    found it), doubled when the title names it; a code-like identifier counts wherever it appears.
+    """
+    stripped = text.lstrip()
+    newline = stripped.find("\n")
+    title_end = len(text) - len(stripped) + (newline if newline >= 0 else len(stripped))
+    at: dict[str, set[int]] = {}
+    words: dict[str, list[int]] = {}
+    for match in IDENTIFIER.finditer(text):
+        words.setdefault(match.group().lower(), []).append(match.start())
+
+    def add(name: str, offsets, prose_too: bool) -> None:
+        # A word of quoted code may be prose ("where" in a comment); a called or dotted name is code.
+        lower = name.lower()
+        if len(lower) > 1 and lower not in _CODE_NOISE and not lower.startswith("__") and (
+                not prose_too or lower not in STOPWORDS):
+            at.setdefault(lower, set()).update(offsets)
+
+    regions = [(m.start("code"), m["code"]) for pattern in (_FENCED, _INLINE, _CODE_LINE) for m in pattern.finditer(text)]
+    for base, region in regions:
+        for match in IDENTIFIER.finditer(region):
+            add(match.group(), [base + match.start()], prose_too=True)
+    for match in _CALL.finditer(text):
+        add(match["name"], [match.start("name")], prose_too=False)
+    for identifier in plan.frame_functions() + plan.identifiers:
+        for piece in identifier.split(".")[1:] or [identifier]:  # the first piece is often an alias: "np.", "xr."
+            add(piece, words.get(piece.lower(), ()), prose_too=False)
+    for _, region in regions:
+        for match in _ASSIGNED.finditer(region):
+            for target in match["targets"].split(","):
+                at.pop(target.strip().lower(), None)
+    return {name: len(offsets) * (TITLE_WEIGHT if min(offsets, default=title_end) < title_end else 1.0)
+            for name, offsets in at.items() if offsets}
 
 
 def _message_runs(text: str, has_traceback: bool) -> list[list[str]]:

@@ -13,7 +13,8 @@ from . import parse
 from .config import SearchSettings
 from .errors import InvalidArgument
 from .index import Index
-from .models import ScoreExplain, SearchHit, SearchRequest, SearchResponse
+from .models import ScoreExplain, SearchHit, SearchRequest, SearchResponse, Span
+from .filerank import RankedFile, rank_files
 from .query import Frame, QueryPlan, plan_query
 from .schema import FTS_WEIGHTS
 from .terms import IDENTIFIER, fts_token, split_identifier
@@ -43,6 +44,8 @@ _WEIGHTS = ", ".join(str(w) for w in FTS_WEIGHTS)
 TEST_FILE_FACTOR = 0.6
 PROSE_FACTOR = 0.5
 _SNIPPET_LINES = 3
+# Spans shown under a file-grouped hit besides its best one.
+_FILE_SPANS = 3
 _SNIPPET_CHARS = 300
 
 
@@ -63,6 +66,7 @@ class _Candidate:
     symbol_boost: float = 1.0
     path_boost: float = 1.0
     phrase_words: int = 0
+    prior: float = 1.0
 
 
 def search(index: Index, request: SearchRequest, settings: SearchSettings = SearchSettings()) -> SearchResponse:
@@ -71,9 +75,43 @@ def search(index: Index, request: SearchRequest, settings: SearchSettings = Sear
         raise InvalidArgument("query is empty")
     plan = plan_query(request.query)
     terms = select_terms(index, plan, settings.max_terms)
-    candidates = find_candidates(index, plan, terms, request, limit=request.limit)
-    hits = [_to_hit(index, c, plan, terms) for c in candidates[:request.limit]]
+    if request.group == "file":
+        hits = [_file_hit(index, ranked, chunks[0], chunks[1:], plan, terms)
+                for ranked, chunks in search_files(index, plan, terms, request, settings)[:request.limit]]
+    else:
+        candidates = find_candidates(index, plan, terms, request, limit=request.limit)
+        hits = [_to_hit(index, c, plan, terms) for c in candidates[:request.limit]]
     return SearchResponse(query=request.query, generation=index.generation, terms=terms, results=hits)
+
+
+def search_files(index: Index, plan: QueryPlan, terms: list[str], request: SearchRequest,
+                 settings: SearchSettings) -> list[tuple[RankedFile, list[_Candidate]]]:
+    """Return ranked files best first, each with its chunks best first (at most 1 + ``_FILE_SPANS``)."""
+    pool = find_candidates(index, plan, terms, request, limit=request.limit)
+    ranked = rank_files(index, plan, [(c.chunk_id, c.file_id, c.score / c.prior) for c in pool],
+                        _frame_files(index, plan), settings)
+    chunks = {c.chunk_id: c for c in pool}
+    wanted = [cid for f in ranked[:request.limit] for cid in f.chunk_ids[:1 + _FILE_SPANS] if cid not in chunks]
+    if wanted:
+        # Files found by their definitions or paths alone still obey the request's filters.
+        filters, params = _filters(request)
+        chunks.update(_load_candidates(index, wanted, filters, params))
+    out = []
+    for file in ranked:
+        shown = [chunks[cid] for cid in file.chunk_ids[:1 + _FILE_SPANS] if cid in chunks]
+        if shown:
+            out.append((file, shown))
+    return out
+
+
+def _file_hit(index: Index, ranked: RankedFile, best: _Candidate, rest: list[_Candidate], plan: QueryPlan,
+              terms: list[str]) -> SearchHit:
+    hit = _to_hit(index, best, plan, terms)
+    hit.score = round(ranked.score, 4)
+    hit.explain.signals = {name: round(value, 4) for name, value in ranked.signals.items()}
+    hit.spans = [Span(path=c.path, start_line=c.start_line, end_line=c.end_line, symbol=_best_symbol(index, c, plan)[0],
+                      kind=c.kind, lang=c.lang) for c in rest]
+    return hit
 
 
 def select_terms(index: Index, plan: QueryPlan, max_terms: int) -> list[str]:
@@ -126,22 +164,28 @@ def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: Se
     floor = max(scores.values(), default=-1.0) * _BELOW_POOL
     for chunk_id in (_symbol_chunks(index, plan, filters, params) | phrases.keys()) - scores.keys():
         scores[chunk_id] = floor
-    marks = ",".join("?" * len(scores))
-    found = {
-        row[0]: _Candidate(row[0], scores[row[0]], row[1], row[2], bool(row[3]), *row[4:])
-        for row in index.query(
-            f"""SELECT c.id, f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line, c.kind, c.names, c.text
-                FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})""",
-            sorted(scores),
-        )
-    }
+    found = _load_candidates(index, list(scores), "", [])
     frame_files = _frame_files(index, plan)
     candidates = list(found.values())
     for candidate in candidates:
+        candidate.bm25 = scores[candidate.chunk_id]
         candidate.phrase_words = phrases.get(candidate.chunk_id, 0)
         _score(candidate, plan, frame_files)
     candidates.sort(key=lambda c: (-round(c.score, 9), c.path, c.start_line))
     return candidates
+
+
+def _load_candidates(index: Index, ids: list[int], filters: str, params: list) -> dict[int, _Candidate]:
+    """Return {chunk id: unscored candidate} for the chunks ``ids`` that pass ``filters``."""
+    marks = ",".join("?" * len(ids))
+    return {
+        row[0]: _Candidate(row[0], 0.0, row[1], row[2], bool(row[3]), *row[4:])
+        for row in index.query(
+            f"""SELECT c.id, f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line, c.kind, c.names, c.text
+                FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks}) {filters}""",
+            [*sorted(ids), *params],
+        )
+    }
 
 
 def _filters(request: SearchRequest) -> tuple[str, list]:
@@ -237,6 +281,7 @@ def _score(candidate: _Candidate, plan: QueryPlan, frame_files: dict[int, list[F
     candidate.path_boost = path_boost
     phrase_boost = 1.0 + BOOST_PHRASE_PER_WORD * candidate.phrase_words
     prior = TEST_FILE_FACTOR if candidate.is_test else PROSE_FACTOR if not parse.supports(candidate.lang) else 1.0
+    candidate.prior = prior
     candidate.score = -candidate.bm25 * boost * path_boost * phrase_boost * prior
 
 
@@ -274,12 +319,12 @@ def _best_symbol(index: Index, candidate: _Candidate, plan: QueryPlan) -> tuple[
 
 def _chunk_words(text: str) -> set[str]:
     words: set[str] = set()
-    for token in IDENTIFIER.findall(text):
+    for token in set(IDENTIFIER.findall(text)):  # a chunk repeats its names: split each once
         words.add(token.lower())
         parts = split_identifier(token)
         words.update(parts)
         words.add("".join(parts))
-    words.update(w.lower() for w in re.findall(r"\w+", text))
+    words.update(w.lower() for w in set(re.findall(r"\w+", text)))
     return words
 
 
