@@ -26,7 +26,7 @@ from .analyze import FileRecord, Skipped, analyze_file, path_terms, sha256_of
 from .config import IndexSettings
 from .errors import IndexCorrupt, NotADirectory, PathNotFound
 from .index import Index, default_index_path
-from .models import IndexReport
+from .models import FileChanges, IndexReport
 from .walk import iter_files
 
 # Below this many changed files a process pool costs more than it saves (fork + grammar loading).
@@ -58,31 +58,13 @@ def build_index(
     from another schema or pampax version is rebuilt from scratch rather than patched.
     """
     started = time.perf_counter()
-    root = Path(root)
-    if not root.exists():
-        raise PathNotFound(f"{root} does not exist")
-    if not root.is_dir():
-        raise NotADirectory(f"{root} is a file; pampax indexes a directory")
-    root = root.resolve()
+    root = resolve_root(root)
     target = Path(index_path) if index_path else default_index_path(root)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(target)
 
     previous = {} if full else _read_previous(target)
-    own = target.resolve()
-    own_rel = own.relative_to(root).as_posix() if own.is_relative_to(root) else None
-    paths = [p for p in iter_files(root) if p != own_rel]
-    skipped: dict[str, int] = {}
-    todo: list[tuple[str, int]] = []
-    kept: dict[str, _Previous] = {}
-    for rel in paths:
-        stat = (root / rel).stat()
-        if stat.st_size > settings.max_file_bytes:
-            skipped["too_large"] = skipped.get("too_large", 0) + 1
-        elif (old := previous.get(rel)) and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-            kept[rel] = old
-        else:
-            todo.append((rel, stat.st_mtime_ns))
+    kept, todo, skipped = _plan(root, target, settings, previous)
 
     writer = _Writer(target, previous)
     parsed: set[str] = set()
@@ -120,6 +102,46 @@ def build_index(
         edges=counts["edges"], test_links=counts["test_links"], bytes=target.stat().st_size,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def resolve_root(root: str | Path) -> Path:
+    """Return a repository root resolved. Raises ``PathNotFound`` / ``NotADirectory`` for a bad one."""
+    root = Path(root)
+    if not root.exists():
+        raise PathNotFound(f"{root} does not exist")
+    if not root.is_dir():
+        raise NotADirectory(f"{root} is a file; pampax indexes a directory")
+    return root.resolve()
+
+
+def pending_changes(root: Path, index_path: Path, settings: IndexSettings = IndexSettings()) -> FileChanges:
+    """Return the files a refresh of ``index_path`` would read or drop: added, modified (size or mtime), removed."""
+    root = root.resolve()
+    previous = _read_previous(index_path)
+    kept, todo, _ = _plan(root, index_path, settings, previous)
+    return FileChanges(added=[rel for rel, _ in todo if rel not in previous],
+                       modified=[rel for rel, _ in todo if rel in previous],
+                       removed=sorted(set(previous) - set(kept) - {rel for rel, _ in todo}))
+
+
+def _plan(root: Path, target: Path, settings: IndexSettings, previous: dict[str, _Previous]):
+    """Return (kept, todo, skipped): files unchanged since ``previous``, files to read, and skip counts."""
+    own = target.resolve()
+    own_rel = own.relative_to(root).as_posix() if own.is_relative_to(root) else None
+    skipped: dict[str, int] = {}
+    todo: list[tuple[str, int]] = []
+    kept: dict[str, _Previous] = {}
+    for rel in iter_files(root):
+        if rel == own_rel:
+            continue
+        stat = (root / rel).stat()
+        if stat.st_size > settings.max_file_bytes:
+            skipped["too_large"] = skipped.get("too_large", 0) + 1
+        elif (old := previous.get(rel)) and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            kept[rel] = old
+        else:
+            todo.append((rel, stat.st_mtime_ns))
+    return kept, todo, skipped
 
 
 def _analyze_all(
