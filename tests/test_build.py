@@ -1,4 +1,8 @@
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -128,3 +132,68 @@ def test_open_index_errors(tmp_path):
     sqlite3.connect(tmp_path / "empty.db").execute("CREATE TABLE t(x)")
     with pytest.raises(IndexCorrupt, match="not a pampax index"):
         open_index(tmp_path / "empty.db")
+
+
+def test_refresh_writes_in_place_while_readers_keep_their_snapshot(shop_repo, monkeypatch):
+    # GIVEN a built index (a WAL file) and a reader holding it open
+    report = build_index(shop_repo)
+    target = shop_repo / ".pampax" / "index.db"
+    inode = target.stat().st_ino
+    reader = open_index(target)
+    (shop_repo / "shop" / "new.py").write_text("def fresh():\n    pass\n")
+    seen_during = []
+    real_add = indexing._Writer.add
+
+    def add_then_look(self, record):
+        real_add(self, record)
+        with reader.snapshot():  # the refresh's rows are written but not committed
+            seen_during.append((reader.generation, reader.query("SELECT count(*) FROM symbols WHERE name = 'fresh'")))
+
+    monkeypatch.setattr(indexing._Writer, "add", add_then_look)
+    # WHEN the tree is refreshed
+    refreshed = build_index(shop_repo)
+    # THEN the reader saw the previous snapshot while the refresh wrote, and sees the new one after it committed
+    assert seen_during == [(report.generation, [(0,)])]
+    with reader.snapshot():
+        assert reader.generation == refreshed.generation != report.generation
+        assert reader.query("SELECT count(*) FROM symbols WHERE name = 'fresh'") == [(1,)]
+    # AND the file was updated in place, not swapped, and its WAL files go with the last connection
+    assert target.stat().st_ino == inode and (refreshed.parsed_files, refreshed.reused_files) == (1, 10)
+    reader.close()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["index.db"]
+
+
+def test_killed_refresh_leaves_previous_index_intact(shop_repo, tmp_path):
+    # GIVEN a good index, and a refresh that is killed (SIGKILL) in the middle of its transaction
+    report = build_index(shop_repo)
+    (shop_repo / "shop" / "new.py").write_text("def fresh():\n    pass\n")
+    started = tmp_path / "started"
+    child = subprocess.Popen([sys.executable, "-c", f"""
+import time
+from pampax import build
+real_add = build._Writer.add
+def add_and_hang(self, record):
+    real_add(self, record)
+    self.conn.execute("DELETE FROM symbols")  # a write the kill must not let through
+    open({str(started)!r}, "w").close()
+    time.sleep(60)
+build._Writer.add = add_and_hang
+build.build_index({str(shop_repo)!r})
+"""])
+    try:
+        for _ in range(600):
+            if started.exists() or child.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert started.exists(), "the refresh never reached its transaction"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    # THEN the previous generation opens whole, without the killed refresh's rows
+    with open_index(report.index) as index:
+        assert index.generation == report.generation
+        assert index.query("PRAGMA quick_check") == [("ok",)]
+        assert index.query("SELECT count(*) FROM symbols") == [(report.symbols,)]
+        assert index.query("SELECT count(*) FROM symbols WHERE name = 'fresh'") == [(0,)]
+    # AND the next refresh completes normally
+    assert build_index(shop_repo).parsed_files == 1

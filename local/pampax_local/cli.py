@@ -6,6 +6,7 @@ failure ends in one line on stderr and the exit code of its error kind (``pampax
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -17,11 +18,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from pampax import __version__
 from pampax import assemble as bundles
 from pampax.cache import ReadThroughCache
 from pampax.config import Config, ResolvedConfig
 from pampax.dashboard import render_text, summarize
-from pampax.errors import ConfigInvalid, InvalidArgument, PathNotFound, exit_code_for
+from pampax.errors import ConfigInvalid, InvalidArgument, PampaxError, PathNotFound, exit_code_for
 from pampax.index import DEFAULT_INDEX, open_index
 from pampax.models import (
     AssembleRequest,
@@ -31,7 +33,7 @@ from pampax.models import (
     validate,
 )
 from pampax.observability import MetricsSink, Telemetry, make_logger
-from pampax.service import Service
+from pampax.service import IndexProvider, Service
 from pampax.stores import open_cache_store
 from pampax_local.cloud import cloud_app
 from pampax_local.command import IndexOption, JsonOrText, config_of, find_index, print_json, run
@@ -53,12 +55,20 @@ class Scope(str, Enum):
     bundle = "bundle"
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pampax {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
     config: Annotated[Optional[Path], typer.Option("--config", help="pampax.toml to read (else $PAMPAX_CONFIG, else ./pampax.toml)")] = None,
     log_format: Annotated[Optional[JsonOrText], typer.Option("--log-format", help="stderr log lines: json or text (default: JSON when piped)")] = None,
     log_level: Annotated[Optional[str], typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")] = None,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                          help="print the pampax version and exit")] = False,
 ) -> None:
     flags = {"observability.log_format": log_format.value if log_format else None, "observability.log_level": log_level}
     ctx.obj = (config, flags)
@@ -71,13 +81,14 @@ def _telemetry(resolved: ResolvedConfig, index_path: Path) -> Telemetry:
     return Telemetry(settings, make_logger(settings, "cli", sys.stderr), MetricsSink(path=metrics))
 
 
-def _service(resolved: ResolvedConfig, index: Path | None) -> Service:
-    """Return the local service: the index file opened per call, the cache file beside it (or DynamoDB)."""
+def _service(resolved: ResolvedConfig, index: Path | None, provider: IndexProvider | None = None) -> Service:
+    """Return the local service: the index file opened per call (unless a provider keeps one warm), the cache
+    file beside it (or DynamoDB)."""
     index_path = find_index(index)
     telemetry = _telemetry(resolved, index_path)
     cache = ReadThroughCache(open_cache_store(resolved.config, index_path.parent / "cache.db"),
                              resolved.config.cache, telemetry)
-    return Service(resolved.config, lambda: open_index(index_path), telemetry, cache)
+    return Service(resolved.config, provider or (lambda: open_index(index_path)), telemetry, cache)
 
 
 def _progress_bar():
@@ -117,7 +128,7 @@ def index(
 @app.command()
 def search(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="identifier, error text, question or a whole bug report")],
+    query: Annotated[str, typer.Argument(help="identifier, error text, question or a whole bug report; - reads it from stdin")],
     index: IndexOption = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="results to return (default: search.limit)")] = None,
     path: Annotated[Optional[list[str]], typer.Option("--path", help="glob a result's path must match; repeatable")] = None,
@@ -127,14 +138,14 @@ def search(
 ) -> None:
     """Search the index; every hit says why it scored (``explain``).
 
-    Example: pampax search "QuerySet.filter" --lang python --limit 5
+    Example: pampax search "QuerySet.filter" --lang python --limit 5 ; pampax search - < bug-report.txt
     """
     json_out = format is JsonOrText.json
 
     def action():
         service = _service(config_of(ctx), index)
         request = validate(SearchRequest, {
-            "query": query, "limit": service.config.search.limit if limit is None else limit, "paths": path or (),
+            "query": sys.stdin.read() if query == "-" else query, "limit": service.config.search.limit if limit is None else limit, "paths": path or (),
             "langs": lang or (), "kinds": kind or (),
         }, InvalidArgument)
         return service.search(request)
@@ -179,6 +190,78 @@ def assemble(
         print_json(bundle)
     else:
         sys.stdout.write(bundles.to_markdown(bundle))
+
+
+@app.command()
+def mcp(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="repository root to serve")] = Path("."),
+    index: Annotated[Optional[Path], typer.Option("--index", help="index file (default: PATH/.pampax/index.db)")] = None,
+    http: Annotated[Optional[int], typer.Option("--http", help="serve streamable HTTP on 127.0.0.1:PORT instead of stdio")] = None,
+    watch: Annotated[bool, typer.Option("--watch/--no-watch", help="refresh the index when files change")] = True,
+) -> None:
+    """Serve the index to a coding agent over MCP (stdio), opened once and kept fresh as files change.
+
+    Tools: search, assemble, symbol, callers, callees, tests_for, outline, read_span, index_status, refresh.
+
+    Client config for Claude Code (.mcp.json), Claude Desktop or Cursor (~/.cursor/mcp.json); use the full path of pampax if it is not on the client's PATH:
+
+    {
+      "mcpServers": {
+        "pampax": {"command": "pampax", "args": ["mcp", "/path/to/repo"]}
+      }
+    }
+
+    Example: pampax mcp ~/src/django
+    """
+    def action():
+        from pampax.live import LiveIndex  # the parser, the writer and the MCP SDK load only for this command
+
+        serve = _extra("pampax_local.mcp_server").serve
+        resolved = config_of(ctx)
+        live = LiveIndex(path, index or path / DEFAULT_INDEX, resolved.config.index)
+        # The warm index answers in milliseconds; a read-through cache would add two writes to every miss.
+        uncached = resolved.model_copy(update={"config": resolved.config.model_copy(
+            update={"cache": resolved.config.cache.model_copy(update={"enabled": False})})})
+        serve(_service(uncached, live.path, live.snapshot), live, http=http, watch=watch)
+
+    run(action)
+
+
+@app.command("watch")
+def watch_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="repository root to keep indexed")],
+    index: Annotated[Optional[Path], typer.Option("--index", help="index file (default: PATH/.pampax/index.db)")] = None,
+) -> None:
+    """Keep the index fresh while files change; prints one JSON line per refresh (Ctrl-C stops).
+
+    Example: pampax watch ~/src/django
+    """
+    def action():
+        import anyio
+
+        from pampax.live import LiveIndex
+
+        keep_fresh = _extra("pampax_local.watch").keep_fresh
+        resolved = config_of(ctx)
+        live = LiveIndex(path, index or path / DEFAULT_INDEX, resolved.config.index)
+
+        def report(done) -> None:
+            sys.stdout.write(done.model_dump_json() + "\n")
+            sys.stdout.flush()
+
+        anyio.run(keep_fresh, live, _telemetry(resolved, live.path), report)
+
+    run(action)
+
+
+def _extra(module: str):
+    """Return a module that needs the ``mcp`` extra; a one-line error naming the fix when it is not installed."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise PampaxError(f"{exc.name} is not installed: pip install 'pampax[mcp]'") from None
 
 
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)

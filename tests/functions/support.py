@@ -20,6 +20,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from pampax import db
 from pampax.build import build_index
 from pampax.index import open_index
 from pampax_local import sam
@@ -74,8 +75,8 @@ def build_generations(workdir: Path, count: int) -> list[Path]:
     paths = []
     for n in range(count):
         (repo / "shop" / "release.py").write_text(f'RELEASE = "r{n}"\n')
-        built = Path(build_index(repo, workdir / "build.db").index)
-        paths.append(Path(shutil.copyfile(built, workdir / f"gen{n}.db")))
+        with db.self_contained(Path(build_index(repo, workdir / "build.db").index)) as built:  # as published
+            paths.append(Path(shutil.copyfile(built, workdir / f"gen{n}.db")))
     return paths
 
 

@@ -147,3 +147,31 @@ def test_unexpected_failure_is_one_line_and_exit_1(shop_index_path, monkeypatch)
     log, message = result.stderr.splitlines()
     assert json.loads(log)["err_kind"] == "internal"
     assert message == "pampax: internal: KeyError: 'boom'"
+
+
+def test_version_prints_the_package_version():
+    from pampax import __version__
+
+    result = _run("--version")
+    assert (result.exit_code, result.stdout) == (0, f"pampax {__version__}\n")
+
+
+def test_search_dash_reads_a_long_query_from_stdin(shop_index_path):
+    # GIVEN a bug report full of shell metacharacters, piped in
+    report = ('Traceback (most recent call last):\n  File "shop/users.py", line 16, in get_user_by_id\n'
+              'shop.users.UserNotFound: No user matches the given id: 99 $(rm -rf ~) `id` ; | && "quoted"\n')
+    result = runner.invoke(app, ["search", "-", "--index", str(shop_index_path)], input=report, env={})
+    # THEN the query is the text read, and the traceback's function ranks first
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["query"] == report and body["results"][0]["symbol"] == "get_user_by_id"
+
+
+def test_mcp_help_shows_a_client_config_that_parses():
+    result = _run("mcp", "--help", env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.strip() == "{")
+    end = max(n for n, line in enumerate(lines) if line.strip() == "}")
+    config = json.loads("\n".join(line.strip(" │") for line in lines[start:end + 1]))
+    assert config["mcpServers"]["pampax"] == {"command": "pampax", "args": ["mcp", "/path/to/repo"]}

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from pampax import db
 from pampax.build import build_index
 
 SHOP = Path(__file__).resolve().parents[1] / "fixtures" / "shop"
@@ -16,13 +17,14 @@ SHOP = Path(__file__).resolve().parents[1] / "fixtures" / "shop"
 
 @pytest.fixture(scope="module")
 def generations(tmp_path_factory):
-    """Two index files of the shop fixture with different generations (one file edited between builds)."""
+    """Two self-contained index files of the shop fixture with different generations (one file edited between builds)."""
     workdir = tmp_path_factory.mktemp("generations")
     repo = Path(shutil.copytree(SHOP, workdir / "shop"))
     paths = []
     for n in range(2):
         (repo / "shop" / "release.py").write_text(f'RELEASE = "r{n}"\n')
-        paths.append(Path(shutil.copyfile(build_index(repo, workdir / "build.db").index, workdir / f"gen{n}.db")))
+        with db.self_contained(Path(build_index(repo, workdir / "build.db").index)) as built:
+            paths.append(Path(shutil.copyfile(built, workdir / f"gen{n}.db")))
     return paths
 
 

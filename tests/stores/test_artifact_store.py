@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 
+from pampax import db
+from pampax.build import build_index
 from pampax.config import AwsSettings
 from pampax.errors import IndexCorrupt, InvalidArgument, StoreUnavailable
 from pampax.index import open_index
@@ -196,3 +199,23 @@ def test_fetch_into_an_unwritable_place_is_unavailable(store, generations, tmp_p
     # WHEN fetched there, THEN the failure is a StoreUnavailable, not a raw OSError
     with pytest.raises(StoreUnavailable, match="cannot fetch"):
         store.fetch(manifest, tmp_path / "blocked" / "index.db")
+
+
+def test_a_live_wal_index_is_published_as_its_latest_self_contained_snapshot(store, shop_repo, tmp_path):
+    # GIVEN a live index refreshed in place while a reader keeps its WAL open (frames not yet checkpointed)
+    target = Path(build_index(shop_repo).index)
+    with open_index(target) as reader:
+        (shop_repo / "shop" / "late.py").write_text("def late():\n    pass\n")
+        refreshed = build_index(shop_repo)
+        assert db.is_wal(target) and db.sidecars(target)[0].stat().st_size > 0
+        # WHEN it is published
+        manifest = store.publish(target)
+        reader.close()
+    # THEN the artifact is the refreshed generation, in rollback-journal mode, opened alone
+    assert manifest.generation == refreshed.generation
+    fetched = store.fetch(manifest, tmp_path / "out" / "index.db")
+    assert not db.is_wal(fetched) and sorted(p.name for p in fetched.parent.iterdir()) == ["index.db"]
+    with open_index(fetched) as index:
+        assert index.query("SELECT count(*) FROM symbols WHERE name = 'late'") == [(1,)]
+    # AND no export is left beside the live index
+    assert not list(target.parent.glob("*.export"))

@@ -17,7 +17,7 @@ from .parse import Edge, Symbol
 from .terms import expand_parts, split_identifier
 
 # Bytes sniffed for NUL to call a file binary, as git does.
-_SNIFF_BYTES = 8192
+SNIFF_BYTES = 8192
 # A minified file has a very long line *and* long lines on average; one long literal is not enough.
 _MINIFIED_MEAN_LINE = 200
 
@@ -68,9 +68,14 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def is_binary(head: bytes) -> bool:
+    """Return whether a file's first bytes (``SNIFF_BYTES`` suffice) hold a NUL outside a UTF-16 BOM text, as git judges."""
+    return b"\0" in head[:SNIFF_BYTES] and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
 def analyze_file(path: str, data: bytes, mtime_ns: int, minified_line_chars: int) -> FileRecord | Skipped:
     """Return the rows of one file, or why it was skipped."""
-    if b"\0" in data[:_SNIFF_BYTES] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if is_binary(data):
         return Skipped(path, "binary")
     text = decode(data)
     lines = text.splitlines()

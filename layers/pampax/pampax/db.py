@@ -8,6 +8,10 @@ same choice on its own. The stdlib module is used only where the wheel is missin
 from __future__ import annotations
 
 import functools
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 try:  # pragma: no cover - which branch runs depends on the platform
@@ -31,6 +35,45 @@ def supports_contentless_delete() -> bool:
     return sqlite3.sqlite_version_info >= (3, 43, 0)
 
 
+def is_wal(path: Path) -> bool:
+    """Return whether a database file is in WAL mode (header bytes 18-19 are 2, 2; 1, 1 for a rollback journal)."""
+    with open(path, "rb") as handle:
+        header = handle.read(20)
+    return header.startswith(b"SQLite format 3\0") and header[18:20] == b"\x02\x02"
+
+
+def sidecars(path: Path) -> tuple[Path, Path]:
+    """Return the -wal and -shm files SQLite keeps beside a WAL database."""
+    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
+@contextmanager
+def self_contained(path: Path) -> Iterator[Path]:
+    """Yield a rollback-journal file holding ``path``'s last committed snapshot: the file itself when it is not
+    WAL, else a private copy beside it, deleted afterwards.
+
+    A published artifact ships alone (its -wal would stay behind) and is opened ``immutable``, which a WAL
+    database in use must never be.
+    """
+    if not path.is_file() or not is_wal(path):
+        yield path  # nothing to export; the caller's own checks name a missing file
+        return
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".export")
+    os.close(handle)
+    copy = Path(name)
+    try:
+        source, target = sqlite3.connect(str(path)), sqlite3.connect(name)
+        try:
+            source.backup(target)  # one consistent snapshot, page by page, while writers may go on
+            target.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            source.close()
+            target.close()
+        yield copy
+    finally:
+        copy.unlink(missing_ok=True)
+
+
 @functools.cache
 def _check_fts5() -> None:
     conn = sqlite3.connect(":memory:")
@@ -50,17 +93,21 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """
     _check_fts5()
     path = Path(path)
-    if readonly:
-        if not path.is_file():
-            raise IndexMissing(f"no index at {path}: run `pampax index` first")
-        # immutable=1: the index is never written in place (builds are swapped in atomically), so
-        # SQLite may skip locking and change detection on every read.
+    if readonly and not path.is_file():
+        raise IndexMissing(f"no index at {path}: run `pampax index` first")
+    if readonly and not is_wal(path):
+        # immutable=1: a rollback-journal index is never written in place (local indexes are WAL; published
+        # artifacts are exported from them), so SQLite may skip locking and change detection on every read.
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
     else:
+        # A WAL index may be refreshed in place while it is read. A read-write connection that never writes
+        # (query_only) sees each committed snapshot and, unlike mode=ro, removes the -wal and -shm files
+        # when it is the last one to close.
         conn = sqlite3.connect(str(path), check_same_thread=False)
     try:
         conn.execute("PRAGMA mmap_size = 268435456")
         if readonly:
+            conn.execute("PRAGMA query_only = 1")
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except DatabaseError as exc:
         conn.close()

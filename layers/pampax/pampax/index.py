@@ -7,6 +7,8 @@ process that only answers queries starts fast.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import db, schema
@@ -28,7 +30,7 @@ class Index:
         self._memo: dict[str, object] = {}
         self.conn = db.connect(self.path, readonly=True)
         try:
-            self.meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+            self.meta = self._read_meta()
         except db.Error as exc:
             self.conn.close()
             raise IndexCorrupt(f"{self.path} is not a pampax index: {exc}") from exc
@@ -42,6 +44,23 @@ class Index:
     @property
     def generation(self) -> str:
         return self.meta["generation"]
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Index]:
+        """Hold one read transaction: every query inside sees one generation, even while a refresh commits.
+
+        For a connection kept open across requests (``live.LiveIndex``): ``meta`` is re-read inside the
+        transaction, so the generation an answer reports is the one its rows came from.
+        """
+        self.conn.execute("BEGIN")
+        try:
+            self.meta = self._read_meta()
+            yield self
+        finally:
+            self.conn.execute("COMMIT")
+
+    def _read_meta(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
 
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         """Return all rows of a read query, adding its time to ``sqlite_ms`` (the ``sqlite_read_ms`` metric)."""

@@ -185,3 +185,102 @@ class CacheClearRequest(_Request):
 class CacheClearReport(BaseModel):
     scope: str
     removed: int
+
+
+class SymbolRequest(_Request):
+    name: str = Field(min_length=1, max_length=512,
+                      description="a symbol name (`filter`) or a qualified name (`QuerySet.filter`); case-sensitive")
+    limit: int = Field(default=10, ge=1, le=100, description="definitions to return")
+    source: bool = Field(default=True, description="include each definition's source lines")
+
+
+class Definition(Span):
+    signature: str | None
+    docstring: str | None
+    source: str | None = Field(description="the definition's lines as indexed; null when not requested")
+
+
+class SymbolResponse(BaseModel):
+    name: str
+    generation: str
+    definitions: list[Definition]
+
+
+class EdgesRequest(_Request):
+    name: str = Field(min_length=1, max_length=512,
+                      description="a symbol name (`get_user_by_id`) or a qualified name (`QuerySet.filter`)")
+    limit: int = Field(default=50, ge=1, le=500, description="edges to return")
+
+
+class Edge(BaseModel):
+    """One edge of the code graph: where it sits (``path``:``line``) and the symbol at its other end."""
+
+    path: str
+    line: int | None = Field(description="the line of the site; null for a test file's import link")
+    via: str = Field(description="call, or for tests: test-name, test-import, test-call")
+    name: str = Field(description="the name the edge carries, as written at the site (e.g. `USERS.filter`)")
+    symbol: Span | None = Field(description="callers and tests: the enclosing symbol; callees: the resolved definition,"
+                                            " null for a name the index does not define (a builtin or a library)")
+
+
+class EdgesResponse(BaseModel):
+    name: str
+    relation: Literal["callers", "callees", "tests"]
+    generation: str
+    edges: list[Edge]
+
+
+class OutlineRequest(_Request):
+    path: str = Field(min_length=1, max_length=4096, description="repository-relative file path, e.g. `src/app/models.py`")
+
+
+class OutlineSymbol(Span):
+    signature: str | None
+    parent: str | None
+
+
+class OutlineResponse(BaseModel):
+    path: str
+    lang: str
+    lines: int
+    generation: str
+    symbols: list[OutlineSymbol]
+
+
+class ReadSpanRequest(_Request):
+    path: str = Field(min_length=1, max_length=4096, description="repository-relative file path")
+    start_line: int = Field(default=1, ge=1, description="first line, 1-based")
+    end_line: int | None = Field(default=None, ge=1, description="last line, inclusive; default: start_line + 199")
+
+
+class SpanText(BaseModel):
+    path: str
+    start_line: int
+    end_line: int
+    total_lines: int
+    generation: str
+    text: str
+
+
+class FileChanges(BaseModel):
+    added: list[str]
+    modified: list[str]
+    removed: list[str]
+
+
+class IndexStatus(BaseModel):
+    root: str
+    index: str
+    generation: str
+    built_at: str | None
+    age_seconds: int | None
+    watching: bool = Field(description="whether the server refreshes the index when files change")
+    changed: FileChanges = Field(description="files that differ from the index (size or mtime) and the next refresh will read")
+
+
+class StatusRequest(_Request):
+    pass
+
+
+class RefreshRequest(_Request):
+    full: bool = Field(default=False, description="reparse every file instead of only the changed ones (slow)")

@@ -35,10 +35,11 @@ def iter_files(root: Path) -> Iterator[str]:
     entered, which rules out both escapes and cycles.
     """
     root = root.resolve()
-    yield from _walk(root, root, "", [])
+    yield from _walk(root, str(root), "", [])
 
 
-def _walk(root: Path, directory: Path, rel: str, ignores: list[_Ignore]) -> Iterator[str]:
+def _walk(root: Path, directory: str, rel: str, ignores: list[_Ignore]) -> Iterator[str]:
+    # Directories travel as strings: pathlib's parsing was most of a Django refresh's walk.
     ignores = ignores + _load_gitignore(directory, rel)
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
@@ -49,17 +50,18 @@ def _walk(root: Path, directory: Path, rel: str, ignores: list[_Ignore]) -> Iter
         if entry.is_dir(follow_symlinks=False):
             if entry.name in IGNORED_DIRS or entry.name.endswith(IGNORED_SUFFIXES) or _is_ignored(child + "/", ignores):
                 continue
-            yield from _walk(root, Path(entry.path), child, ignores)
+            yield from _walk(root, entry.path, child, ignores)
         elif entry.is_file(follow_symlinks=False) or (entry.is_symlink() and _is_inside_file(root, entry.path)):
             if not _is_ignored(child, ignores):
                 yield child
 
 
-def _load_gitignore(directory: Path, rel: str) -> list[_Ignore]:
-    path = directory / ".gitignore"
-    if not path.is_file():
+def _load_gitignore(directory: str, rel: str) -> list[_Ignore]:
+    path = os.path.join(directory, ".gitignore")
+    if not os.path.isfile(path):
         return []
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = handle.read().splitlines()
     return [_Ignore(rel, pathspec.GitIgnoreSpec.from_lines(lines))]
 
 

@@ -102,7 +102,10 @@ class ArtifactStore(ABC):
         Raises ``IndexMissing``/``IndexCorrupt`` when the file fails verification (nothing is
         uploaded) and ``StoreUnavailable`` when the store fails (the pointer is then unchanged).
         """
-        index_path = Path(index_path)
+        with db.self_contained(Path(index_path)) as artifact:  # a live WAL index ships as a rollback-journal copy
+            return self._publish(artifact, flip)
+
+    def _publish(self, index_path: Path, flip: bool) -> Manifest:
         with open_verified(index_path) as index:
             meta = dict(index.meta)
         generation = meta["generation"]

@@ -1,0 +1,153 @@
+"""The code graph as the index holds it: definitions, callers, callees, tests and file outlines.
+
+Edges store names, not symbol ids (see ``schema.py``), so every answer resolves names the way an
+agent would read them: ``get_user_by_id`` is every definition of that name, ``QuerySet.filter``
+only the definitions whose qualified name ends so. A call edge names only the called attribute
+(``USERS.filter`` is stored as ``filter``), so callers of ``QuerySet.filter`` are the sites calling
+some ``filter``; each edge carries the text at the site for the agent to judge.
+"""
+
+from __future__ import annotations
+
+from .errors import PathNotFound
+from .index import Index
+from .models import (
+    Definition,
+    Edge,
+    EdgesRequest,
+    EdgesResponse,
+    OutlineRequest,
+    OutlineResponse,
+    OutlineSymbol,
+    Span,
+    SymbolRequest,
+    SymbolResponse,
+)
+
+# Definitions first from code, then tests, each by path and line: the order an agent reads them in.
+_SYMBOL_SQL = """SELECT s.id, s.qualname, s.kind, s.start_line, s.end_line, s.signature, s.docstring,
+                        f.id, f.path, f.lang
+                 FROM symbols s JOIN files f ON f.id = s.file_id
+                 WHERE s.lname = ? ORDER BY f.is_test, f.path, s.start_line"""
+# A site's enclosing symbol; null for module-level code.
+_SITE_SQL = """SELECT f.path, e.line, e.name, e.detail, s.qualname, s.kind, s.start_line, s.end_line, f.lang
+               FROM edges e JOIN files f ON f.id = e.file_id LEFT JOIN symbols s ON s.id = e.symbol_id"""
+
+
+def symbol(index: Index, request: SymbolRequest) -> SymbolResponse:
+    """Return the definitions of a name or qualified name, with signature, docstring, span and source."""
+    rows = _definitions(index, request.name)[: request.limit]
+    definitions = [
+        Definition(path=path, start_line=start, end_line=end, symbol=qualname, kind=kind, lang=lang,
+                   signature=signature, docstring=docstring,
+                   source=_source(index, file_id, start, end) if request.source else None)
+        for _, qualname, kind, start, end, signature, docstring, file_id, path, lang in rows
+    ]
+    return SymbolResponse(name=request.name, generation=index.generation, definitions=definitions)
+
+
+def callers(index: Index, request: EdgesRequest) -> EdgesResponse:
+    """Return the call sites of a name, each with the symbol that makes the call."""
+    rows = index.query(f"{_SITE_SQL} WHERE e.kind = 'call' AND e.name = ? ORDER BY f.is_test, f.path, e.line LIMIT ?",
+                       (_last_part(request.name), request.limit))
+    return _edges(index, request, "callers", [_site_edge(row, "call") for row in rows])
+
+
+def callees(index: Index, request: EdgesRequest) -> EdgesResponse:
+    """Return what the definitions of a name call, each call resolved to a definition when the index has one."""
+    ids = [row[0] for row in _definitions(index, request.name)]
+    edges: list[Edge] = []
+    if ids:
+        marks = ", ".join("?" * len(ids))
+        # "+kind": keep SQLite on the symbol_id index (see assemble.CALLEES_SQL).
+        rows = index.query(
+            f"""SELECT f.path, e.line, e.name, e.detail, e.file_id FROM edges e JOIN files f ON f.id = e.file_id
+                WHERE e.symbol_id IN ({marks}) AND +e.kind = 'call' ORDER BY f.path, e.line LIMIT ?""",
+            (*ids, request.limit))
+        edges = [Edge(path=path, line=line, via="call", name=detail or name, symbol=_resolve(index, name, file_id))
+                 for path, line, name, detail, file_id in rows]
+    return _edges(index, request, "callees", edges)
+
+
+def tests_for(index: Index, request: EdgesRequest) -> EdgesResponse:
+    """Return the tests of a name: named after it, importing it, or calling it from a test file."""
+    name = _last_part(request.name)
+    rows = index.query(
+        f"""SELECT * FROM (
+              SELECT f.path, s.start_line AS line, t.target, t.target, s.qualname, s.kind, s.start_line, s.end_line,
+                     f.lang, 'test-' || t.via AS via
+                FROM test_links t JOIN files f ON f.id = t.file_id LEFT JOIN symbols s ON s.id = t.symbol_id
+                WHERE t.target = ?
+              UNION
+              SELECT f.path, e.line, e.name, e.detail, s.qualname, s.kind, s.start_line, s.end_line, f.lang,
+                     'test-call'
+                FROM edges e JOIN files f ON f.id = e.file_id LEFT JOIN symbols s ON s.id = e.symbol_id
+                WHERE e.kind = 'call' AND e.name = ? AND f.is_test = 1)
+            ORDER BY path, line, via LIMIT ?""",
+        (name.lower(), name, request.limit))
+    return _edges(index, request, "tests", [_site_edge(row[:9], row[9]) for row in rows])
+
+
+def outline(index: Index, request: OutlineRequest) -> OutlineResponse:
+    """Return a file's symbols in source order. Raises ``PathNotFound`` when the index has no such file."""
+    path = request.path.strip().removeprefix("./")
+    found = index.query("SELECT id, lang, lines FROM files WHERE path = ?", (path,))
+    if not found:
+        raise PathNotFound(f"{path} is not in the index (paths are repository-relative, e.g. src/app.py)")
+    file_id, lang, lines = found[0]
+    rows = index.query(
+        """SELECT qualname, kind, start_line, end_line, signature, parent FROM symbols
+           WHERE file_id = ? ORDER BY start_line, -end_line""", (file_id,))
+    symbols = [OutlineSymbol(path=path, start_line=start, end_line=end, symbol=qualname, kind=kind, lang=lang,
+                             signature=signature, parent=parent)
+               for qualname, kind, start, end, signature, parent in rows]
+    return OutlineResponse(path=path, lang=lang, lines=lines, generation=index.generation, symbols=symbols)
+
+
+def _definitions(index: Index, name: str) -> list[tuple]:
+    """Return the symbol rows a name means: same name (exact case first), or qualified names ending in it."""
+    wanted = name.strip()
+    rows = index.query(_SYMBOL_SQL, (_last_part(wanted).lower(),))
+    if "." in wanted:
+        return [r for r in rows if r[1] == wanted or r[1].endswith("." + wanted)]
+    return sorted(rows, key=lambda r: r[1].rsplit(".", 1)[-1] != wanted)  # stable: keeps the SQL order
+
+
+def _source(index: Index, file_id: int, start: int, end: int) -> str:
+    """Return lines ``start``..``end`` of an indexed file, from the chunks (which tile every file)."""
+    chunks = index.query("SELECT start_line, text FROM chunks WHERE file_id = ? AND end_line >= ? AND start_line <= ?"
+                         " ORDER BY start_line", (file_id, start, end))
+    if not chunks:
+        return ""
+    lines = "\n".join(text for _, text in chunks).split("\n")
+    first = chunks[0][0]
+    return "\n".join(lines[start - first: end - first + 1])
+
+
+def _resolve(index: Index, name: str, file_id: int) -> Span | None:
+    """Return the definition a called name most likely means (same file first), or None when the index has none."""
+    rows = index.query(
+        """SELECT f.path, s.start_line, s.end_line, s.qualname, s.kind, f.lang FROM symbols s
+           JOIN files f ON f.id = s.file_id
+           WHERE s.lname = ? AND s.name = ? AND s.kind IN ('function', 'method', 'class', 'struct')
+           ORDER BY s.file_id != ?, f.is_test, f.path, s.start_line LIMIT 1""",
+        (name.lower(), name, file_id))
+    if not rows:
+        return None
+    path, start, end, qualname, kind, lang = rows[0]
+    return Span(path=path, start_line=start, end_line=end, symbol=qualname, kind=kind, lang=lang)
+
+
+def _site_edge(row: tuple, via: str) -> Edge:
+    path, line, name, detail, qualname, kind, start, end, lang = row
+    enclosing = None if qualname is None else Span(path=path, start_line=start, end_line=end, symbol=qualname,
+                                                   kind=kind, lang=lang)
+    return Edge(path=path, line=line, via=via, name=detail or name, symbol=enclosing)
+
+
+def _edges(index: Index, request: EdgesRequest, relation: str, edges: list[Edge]) -> EdgesResponse:
+    return EdgesResponse(name=request.name, relation=relation, generation=index.generation, edges=edges)
+
+
+def _last_part(name: str) -> str:
+    return name.strip().rsplit(".", 1)[-1]

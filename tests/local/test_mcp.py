@@ -1,0 +1,163 @@
+"""``pampax mcp`` driven by the MCP SDK's own client over stdio, on the shop fixture repository."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from pampax.build import build_index
+from pampax.models import SearchRequest
+
+TOOLS = {"search", "assemble", "symbol", "callers", "callees", "tests_for", "outline", "read_span", "index_status",
+         "refresh"}
+
+
+@asynccontextmanager
+async def served(root: Path, *flags: str):
+    """Yield a client session to a ``pampax mcp ROOT`` child process."""
+    params = StdioServerParameters(command=sys.executable, cwd=str(root),
+                                   args=["-c", "from pampax_local.cli import main; main()", "mcp", str(root), *flags])
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        yield session
+
+
+async def call(session: ClientSession, tool: str, **arguments) -> dict:
+    result = await session.call_tool(tool, arguments)
+    assert not result.is_error, result.content[0].text
+    assert json.loads(result.content[0].text) == result.structured_content  # text mirrors the structured body
+    return result.structured_content
+
+
+async def error_of(session: ClientSession, tool: str, **arguments) -> dict:
+    result = await session.call_tool(tool, arguments)
+    assert result.is_error
+    return json.loads(result.content[0].text)["error"]
+
+
+@pytest.fixture
+def indexed_shop(shop_repo: Path) -> Path:
+    build_index(shop_repo)
+    return shop_repo
+
+
+def test_tools_are_listed_with_the_core_models_schemas(indexed_shop):
+    async def scenario():
+        async with served(indexed_shop, "--no-watch") as session:
+            return {tool.name: tool for tool in (await session.list_tools()).tools}
+
+    tools = anyio.run(scenario)
+    # THEN every tool is there, read-only but for refresh, each described for an agent
+    assert set(tools) == TOOLS
+    assert [name for name, tool in tools.items() if not tool.annotations.read_only_hint] == ["refresh"]
+    assert all(len(tool.description) > 80 for tool in tools.values())
+    # AND search's input schema is SearchRequest's own (a field added to the model appears here)
+    assert tools["search"].input_schema == SearchRequest.model_json_schema()
+    assert tools["search"].input_schema["required"] == ["query"]
+    assert "results" in tools["search"].output_schema["properties"]
+
+
+def test_each_tool_answers_from_the_index(indexed_shop):
+    async def scenario():
+        async with served(indexed_shop, "--no-watch") as session:
+            return {
+                "search": await call(session, "search", query="get_user_by_id", limit=3),
+                "filtered": await call(session, "search", query="user", langs=["typescript"]),
+                "assemble": await call(session, "assemble", query="place an order for a user", budget=600),
+                "symbol": await call(session, "symbol", name="QuerySet.filter"),
+                "callers": await call(session, "callers", name="get_user_by_id"),
+                "callees": await call(session, "callees", name="place_order"),
+                "tests_for": await call(session, "tests_for", name="get_user_by_id"),
+                "outline": await call(session, "outline", path="shop/query.py"),
+                "read_span": await call(session, "read_span", path="shop/orders.py", start_line=8, end_line=9),
+                "index_status": await call(session, "index_status"),
+                "refresh": await call(session, "refresh"),
+            }
+
+    answers = anyio.run(scenario)
+    generation = answers["search"]["generation"]
+    # THEN every answer names the generation it came from
+    assert {a["generation"] for a in answers.values()} == {generation}
+    top = answers["search"]["results"][0]
+    assert (top["path"], top["symbol"]) == ("shop/users.py", "get_user_by_id")
+    assert {r["lang"] for r in answers["filtered"]["results"]} == {"typescript"}
+    bundle = answers["assemble"]
+    assert bundle["items"] and bundle["tokens"]["used"] <= bundle["tokens"]["budget"] == 600
+    (definition,) = answers["symbol"]["definitions"]
+    assert (definition["path"], definition["start_line"], definition["end_line"]) == ("shop/query.py", 10, 12)
+    assert definition["signature"] == "def filter(self, **conditions)"
+    assert definition["source"].startswith("    def filter(self, **conditions):") and "_matches" in definition["source"]
+    callers = {(e["path"], e["line"], e["symbol"]["symbol"]) for e in answers["callers"]["edges"]}
+    assert ("shop/orders.py", 10, "place_order") in callers
+    callees = {e["name"]: e["symbol"] for e in answers["callees"]["edges"]}
+    assert callees["get_user_by_id"]["path"] == "shop/users.py" and callees["ValueError"] is None
+    tests = {(e["via"], e["symbol"]["symbol"]) for e in answers["tests_for"]["edges"] if e["symbol"]}
+    assert ("test-call", "test_get_user_by_id_raises_for_unknown_id") in tests
+    assert [s["symbol"] for s in answers["outline"]["symbols"]][:3] == ["QuerySet", "QuerySet.__init__",
+                                                                        "QuerySet.filter"]
+    assert answers["read_span"]["text"] == ('def place_order(user_id, amount):\n'
+                                            '    """Place an order for a user after checking the amount."""')
+    status = answers["index_status"]
+    assert status["watching"] is False and status["changed"] == {"added": [], "modified": [], "removed": []}
+    assert (answers["refresh"]["parsed_files"], answers["refresh"]["reused_files"]) == (0, 10)
+
+
+def test_failures_are_tool_errors_with_the_error_tables_kind(indexed_shop, tmp_path):
+    (tmp_path / "secret.txt").write_text("outside\n")
+    (indexed_shop / "escape.txt").symlink_to(tmp_path / "secret.txt")
+
+    async def scenario():
+        async with served(indexed_shop, "--no-watch") as session:
+            return [
+                await error_of(session, "read_span", path="../secret.txt"),
+                await error_of(session, "read_span", path=str(tmp_path / "secret.txt")),
+                await error_of(session, "read_span", path="escape.txt"),
+                await error_of(session, "read_span", path="shop/orders.py", start_line=9, end_line=2),
+                await error_of(session, "read_span", path="shop/missing.py"),
+                await error_of(session, "search", query="   "),
+                await error_of(session, "search", query="x", limit=0),
+                await error_of(session, "search", qurey="x"),
+                await error_of(session, "assemble", query="x"),
+                await error_of(session, "outline", path="nope.py"),
+            ]
+
+    errors = anyio.run(scenario)
+    kinds = [e["kind"] for e in errors]
+    assert kinds == ["invalid_argument"] * 4 + ["path_not_found", "invalid_argument"] + ["invalid_request"] * 3 + [
+        "path_not_found"]
+    assert all(e["code"] in (2, 3) for e in errors)
+    assert "outside the repository root" in errors[0]["message"]
+    assert errors[7]["message"] == "query: Field required" and errors[8]["message"] == "budget: Field required"
+
+
+def test_missing_index_is_an_index_missing_error(shop_repo):
+    async def scenario():
+        async with served(shop_repo, "--no-watch") as session:
+            return await error_of(session, "symbol", name="place_order")
+
+    assert anyio.run(scenario)["kind"] == "index_missing"
+
+
+def test_a_file_edited_on_disk_shows_up_in_the_next_search(indexed_shop):
+    async def scenario():
+        async with served(indexed_shop) as session:
+            before = await call(session, "search", query="refund_everything")
+            (indexed_shop / "shop" / "orders.py").write_text("def refund_everything(order):\n    return order\n")
+            with anyio.fail_after(30):  # the watcher refreshes within a debounce; polling keeps the test deterministic
+                while not (after := await call(session, "search", query="refund_everything"))["results"]:
+                    await anyio.sleep(0.05)
+            status = await call(session, "index_status")
+            return before, after, status
+
+    before, after, status = anyio.run(scenario)
+    assert before["results"] == [] or all(r["symbol"] != "refund_everything" for r in before["results"])
+    assert after["results"][0]["symbol"] == "refund_everything"
+    assert after["generation"] != before["generation"]
+    assert status["watching"] is True and status["generation"] == after["generation"]
