@@ -36,7 +36,7 @@ def test_file_grouping_lists_each_file_once_with_its_spans(reports_index):
     assert len(paths) == len(set(paths))
     for hit in hits:
         assert all(span.path == hit.path for span in hit.spans)
-        assert set(hit.explain.signals) == {"content", "definitions", "mentions", "frames", "prior"}
+        assert set(hit.explain.signals) == {"content", "definitions", "mentions", "frames", "imports", "prior"}
     assert hits == sorted(hits, key=lambda h: -h.score)
 
 

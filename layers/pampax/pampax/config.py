@@ -37,6 +37,8 @@ class SearchSettings(_Section):
     file_chunk_share: float = Field(0.5, ge=0, le=1, description="weight of a file's second and third best chunks beside its best")
     definition_weight: float = Field(0.5, ge=0, description="weight of the files that define the names a query writes as code")
     mention_weight: float = Field(0.5, ge=0, description="weight of a file whose path or module the query writes")
+    title_weight: float = Field(1.0, ge=0, description="weight of a long query's first line searched on its own")
+    import_weight: float = Field(0.0, ge=0, description="weight of the modules the best files import (score shared along import edges)")
     frame_weight: float = Field(0.5, ge=0, description="weight of a file a traceback frame is in")
     frame_decay: float = Field(0.15, ge=0, le=1, description="frame weight lost per frame outward from the innermost")
     outer_frame_floor: float = Field(0.45, ge=0, le=1, description="least weight of an outer frame")

@@ -29,6 +29,8 @@ _MAX_DEFINING_FILES = 25
 # Chunks of one file that add to its content score beyond its best one.
 _EXTRA_CHUNKS = 2
 _PACKAGE_MARKER = "__init__.py"
+# The best files whose imports share their score (the imports signal).
+_IMPORTING_FILES = 10
 
 
 @dataclass(slots=True)
@@ -66,13 +68,78 @@ def rank_files(index: Index, plan: QueryPlan, pool: list[tuple[int, int, float]]
             "definitions": definitions.get(file_id, (0.0, ()))[0] / best_definition,
             "mentions": mentions.get(file_id, 0.0),
             "frames": _frame_score(frame_files.get(file_id, ()), settings),
+            "imports": 0.0,
             "prior": priors[file_id],
         }
-        s = ranked.signals
-        ranked.score = s["prior"] * (s["content"] + settings.definition_weight * s["definitions"]
-                                     + settings.mention_weight * s["mentions"] + settings.frame_weight * s["frames"])
+        ranked.score = _score(ranked.signals, settings)
+    _propagate_imports(index, files, settings)
     ranked_files = [f for f in files.values() if f.chunk_ids and f.score > 0]
     return sorted(ranked_files, key=lambda f: (-round(f.score, 9), f.path))
+
+
+def _score(s: dict[str, float], settings: SearchSettings) -> float:
+    return s["prior"] * (s["content"] + settings.definition_weight * s["definitions"]
+                         + settings.mention_weight * s["mentions"] + settings.frame_weight * s["frames"]
+                         + settings.import_weight * s["imports"])
+
+
+def _propagate_imports(index: Index, files: dict[int, RankedFile], settings: SearchSettings) -> None:
+    """Give the modules the best files import a share of their score: the code a match leans on.
+
+    Each of the ``_IMPORTING_FILES`` best files passes score / sqrt(modules it imports) to each
+    project module it imports, so a file importing two modules vouches for each more than one
+    importing thirty. The sum is over the best file's score (0..1, more when several vouch).
+    """
+    if not settings.import_weight:
+        return
+    best = sorted(files.values(), key=lambda f: (-round(f.score, 9), f.path))[:_IMPORTING_FILES]
+    if not best or best[0].score <= 0:
+        return
+    by_id = {f.file_id: f for f in best}
+    marks = ",".join("?" * len(by_id))
+    targets: dict[int, set[str]] = {}
+    for file_id, name, module in index.query(
+            f"SELECT DISTINCT file_id, name, detail FROM edges WHERE kind = 'import' AND file_id IN ({marks})",
+            sorted(by_id)):
+        base = _module_path(by_id[file_id].path, module or "")
+        if base:
+            targets.setdefault(file_id, set()).update(
+                {f"{base}.py", f"{base}/{_PACKAGE_MARKER}", f"{base}/{name}.py"})
+    paths = sorted(set().union(*targets.values())) if targets else []
+    found: dict[str, int] = {}
+    for start in range(0, len(paths), 500):
+        batch = paths[start:start + 500]
+        found.update((p, i) for i, p in index.query(
+            f"SELECT id, path FROM files WHERE path IN ({','.join('?' * len(batch))})", batch))
+    share: dict[int, float] = {}
+    for file_id, candidates in targets.items():
+        modules = {found[p] for p in candidates if p in found} - {file_id}
+        for target in modules:
+            share[target] = share.get(target, 0.0) + by_id[file_id].score / len(modules) ** 0.5 / best[0].score
+    new = [t for t in share if t not in files]
+    for target in new:
+        _file(files, target)
+    if new:
+        _describe(index, {t: files[t] for t in new})
+        priors = _priors(index, {t: files[t] for t in new}, settings)
+        for target in new:
+            files[target].signals = {"content": 0.0, "definitions": 0.0, "mentions": 0.0, "frames": 0.0,
+                                     "imports": 0.0, "prior": priors[target]}
+    for target, value in share.items():
+        files[target].signals["imports"] = value
+        files[target].score = _score(files[target].signals, settings)
+
+
+def _module_path(importer: str, module: str) -> str | None:
+    """Return the repository path (no suffix) of ``module`` as ``importer`` names it; None if it can't be."""
+    if module.startswith("."):
+        dots = len(module) - len(module.lstrip("."))
+        base = posixpath.dirname(importer)
+        for _ in range(dots - 1):
+            base = posixpath.dirname(base)
+        rest = module[dots:].replace(".", "/")
+        return f"{base}/{rest}".strip("/") if rest else base or None
+    return module.replace(".", "/") or None
 
 
 def _file(files: dict[int, RankedFile], file_id: int) -> RankedFile:

@@ -41,8 +41,11 @@ MAX_PLANNED_CHARS = 20_000
 # An environment listing ("numpy: 1.24.1", "commit: None", "requests==2.31"), which issue templates
 # ask for, names the reporter's packages, not the code at fault: a run of such lines is dropped.
 _LISTING_LINE = re.compile(r"[ \t]*[-*]?[ \t]*[\w.()/ -]{1,40}?(?::[ \t]+|[ \t]*==[ \t]*)(?P<value>\S[^\n]{0,150})")
-_VERSION_VALUE = re.compile(r"(?:None|True|False|[vV]?\d[\w.+-]*|[^\n]*\d+\.\d+[^\n]*)")
+_VERSION_VALUE = re.compile(r"\d|\b(?:None|True|False)\b")
+# A listing has this many key: value lines or more, a third of them versions, numbers or None, and
+# may be broken by single other lines ("[GCC 7.3.0]" under "python: 3.6.8 ...").
 _LISTING_RUN = 4
+_LISTING_HEADING, _HEADING_CHARS = 4, 80
 # Links: a link to a source file (".../blob/<ref>/path/to/file.py#L10") names that file; the rest is noise.
 _URL = re.compile(r"https?://[^\s<>()\[\]`'\"]{1,500}")
 _SOURCE_LINK = re.compile(r"/(?:blob|tree|raw)/[^/\s]{1,100}/(?P<path>[^#?\s]{1,300})")
@@ -168,23 +171,38 @@ def plan_query(text: str) -> QueryPlan:
 def _strip_noise(text: str) -> tuple[str, list[str]]:
     """Return the text without environment listings, links and digests, and the source paths it names."""
     lines = text.split("\n")
-    keep = [True] * len(lines)
-    run: list[int] = []
-    for number, line in enumerate(lines + [""]):
-        match = _LISTING_LINE.fullmatch(line) if line.strip() else None
-        if match:
-            run.append(number)
-            continue
-        versions = sum(1 for n in run if _VERSION_VALUE.fullmatch(_LISTING_LINE.fullmatch(lines[n])["value"].strip()))
-        if len(run) >= _LISTING_RUN and versions * 2 > len(run):
-            for n in run:
-                keep[n] = False
-        run = []
-    text = "\n".join(line for line, kept in zip(lines, keep) if kept)
+    dropped = _listing_lines(lines)
+    text = "\n".join(line for number, line in enumerate(lines) if number not in dropped)
     paths = [m["path"] for url in _URL.findall(text) if (m := _SOURCE_LINK.search(url))]
     text = _HEX.sub(" ", _URL.sub(" ", text))
     paths += [m["path"] for m in _PATH.finditer(text)]
     return text, list(dict.fromkeys(p.strip("/") for p in paths))
+
+
+def _listing_lines(lines: list[str]) -> set[int]:
+    """Return the numbers of the lines that belong to environment listings."""
+    dropped: set[int] = set()
+    run: list[int] = []  # the listing lines of the current run
+    versions = 0
+
+    def close() -> None:
+        if len(run) >= _LISTING_RUN and 3 * versions >= len(run):
+            start = run[0]
+            # ... with its heading: "Output of `xr.show_versions()`", "<details>", "INSTALLED VERSIONS".
+            while start > 1 and run[0] - start < _LISTING_HEADING and len(lines[start - 1]) <= _HEADING_CHARS:
+                start -= 1
+            dropped.update(range(start, run[-1] + 1))
+
+    for number, line in enumerate(lines):
+        match = _LISTING_LINE.fullmatch(line) if line.strip() else None
+        if match:
+            if run and number - run[-1] > 2:  # more than one other line since the last: a new run
+                close()
+                run, versions = [], 0
+            run.append(number)
+            versions += bool(_VERSION_VALUE.search(match["value"]))
+    close()
+    return dropped
 
 
 def _code_names(text: str, plan: QueryPlan) -> dict[str, float]:

@@ -88,9 +88,19 @@ def search_files(index: Index, plan: QueryPlan, terms: list[str], request: Searc
                  settings: SearchSettings) -> list[tuple[RankedFile, list[_Candidate]]]:
     """Return ranked files best first, each with its chunks best first (at most 1 + ``_FILE_SPANS``)."""
     pool = find_candidates(index, plan, terms, request, limit=request.limit)
-    ranked = rank_files(index, plan, [(c.chunk_id, c.file_id, c.score / c.prior) for c in pool],
-                        _frame_files(index, plan), settings)
+    scores = {c.chunk_id: (c.file_id, c.score / c.prior) for c in pool}
     chunks = {c.chunk_id: c for c in pool}
+    title = request.query.strip().split("\n", 1)[0]
+    if settings.title_weight and title != request.query.strip():
+        title_plan = plan_query(title)
+        for c in find_candidates(index, title_plan, select_terms(index, title_plan, settings.max_terms), request,
+                                 limit=request.limit):
+            file_id, score = scores.get(c.chunk_id, (c.file_id, 0.0))
+            scores[c.chunk_id] = (file_id, score + settings.title_weight * c.score / c.prior)
+            chunks.setdefault(c.chunk_id, c)
+    ordered = sorted(scores.items(), key=lambda item: -item[1][1])
+    ranked = rank_files(index, plan, [(cid, fid, score) for cid, (fid, score) in ordered],
+                        _frame_files(index, plan), settings)
     wanted = [cid for f in ranked[:request.limit] for cid in f.chunk_ids[:1 + _FILE_SPANS] if cid not in chunks]
     if wanted:
         # Files found by their definitions or paths alone still obey the request's filters.
