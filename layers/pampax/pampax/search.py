@@ -37,7 +37,9 @@ _FRAME_DECAY = 0.15
 _OUTER_FRAME_FLOOR = 0.45
 # An error message's word run found verbatim: x(1 + 1 per word), so a 3-word run weighs 4x.
 BOOST_PHRASE_PER_WORD = 1.0
-_PHRASE_HITS = 50
+_PHRASE_HITS = 200
+# What FTS5's unicode61 tokenizer (with "_" as a token character) calls a token.
+_TOKEN = re.compile(r"[^\W]+")
 _BELOW_POOL = 0.5
 _WEIGHTS = ", ".join(str(w) for w in FTS_WEIGHTS)
 # Test files and prose rank below the code they test or describe when both match equally well.
@@ -176,11 +178,12 @@ def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: Se
         scores[chunk_id] = floor
     found = _load_candidates(index, list(scores), "", [])
     frame_files = _frame_files(index, plan)
+    names = _NameMatcher.of(plan)
     candidates = list(found.values())
     for candidate in candidates:
         candidate.bm25 = scores[candidate.chunk_id]
         candidate.phrase_words = phrases.get(candidate.chunk_id, 0)
-        _score(candidate, plan, frame_files)
+        _score(candidate, names, frame_files)
     candidates.sort(key=lambda c: (-round(c.score, 9), c.path, c.start_line))
     return candidates
 
@@ -236,17 +239,25 @@ def _symbol_chunks(index: Index, plan: QueryPlan, filters: str, params: list) ->
 
 
 def _phrase_chunks(index: Index, plan: QueryPlan, filters: str, params: list) -> dict[int, int]:
-    """Return {chunk id: words of the longest error-message run the chunk's body holds verbatim}."""
+    """Return {chunk id: words of the longest error-message run the chunk's body holds verbatim}.
+
+    One MATCH asks for all the runs at once (a query each cost ~1 ms apiece); which run a chunk
+    holds is then read from its text, the way FTS5 tokenizes it.
+    """
+    if not plan.message_runs:
+        return {}
+    match = "body : (" + " OR ".join(fts_token(" ".join(run)) for run in plan.message_runs) + ")"
+    join = " JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id" if filters else ""
+    ids = [r[0] for r in index.query(
+        f"""SELECT chunks_fts.rowid FROM chunks_fts{join} WHERE chunks_fts MATCH ? {filters}
+            ORDER BY rank LIMIT {_PHRASE_HITS}""", (match, *params))]
+    rows = index.query(f"SELECT id, text FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids)
+    runs = [(" " + " ".join(run) + " ", len(run)) for run in plan.message_runs]  # longest first
     found: dict[int, int] = {}
-    for run in plan.message_runs:
-        rows = index.query(
-            f"""SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
-                WHERE chunks_fts MATCH ? {filters} ORDER BY rank LIMIT {_PHRASE_HITS}""",
-            (f"body : {fts_token(' '.join(run))}", *params),
-        )
-        for (chunk_id,) in rows:
-            found[chunk_id] = max(found.get(chunk_id, 0), len(run))
-    return found
+    for chunk_id, text in rows:
+        words = " " + " ".join(_TOKEN.findall(text.lower())) + " "
+        found[chunk_id] = next((n for run, n in runs if run in words), 0)
+    return {chunk_id: n for chunk_id, n in found.items() if n}
 
 
 def _frame_files(index: Index, plan: QueryPlan) -> dict[int, list[Frame]]:
@@ -266,20 +277,40 @@ def _frame_files(index: Index, plan: QueryPlan) -> dict[int, list[Frame]]:
     return files
 
 
-def _score(candidate: _Candidate, plan: QueryPlan, frame_files: dict[int, list[Frame]]) -> None:
+@dataclass(frozen=True, slots=True)
+class _NameMatcher:
+    """The query's identifiers, prepared once per query for the symbol boost of every candidate."""
+
+    dotted: frozenset[str]  # "QuerySet.filter"
+    exact: frozenset[str]  # last pieces as written
+    folded: frozenset[str]  # last pieces, lowercase
+    prefixes: frozenset[str]  # lowercase last pieces of 4+ characters, matched as name prefixes
+
+    @classmethod
+    def of(cls, plan: QueryPlan) -> _NameMatcher:
+        lasts = [i.rsplit(".", 1)[-1] for i in plan.identifiers]
+        return cls(frozenset(i for i in plan.identifiers if "." in i), frozenset(lasts),
+                   frozenset(x.lower() for x in lasts), frozenset(x.lower() for x in lasts if len(x) >= 4))
+
+    def boost(self, qualnames: list[str], short: set[str]) -> float:
+        for q in qualnames:
+            pieces = q.split(".")
+            if any(".".join(pieces[start:]) in self.dotted for start in range(len(pieces) - 1)):
+                return BOOST_QUALNAME
+        if short & self.exact:
+            return BOOST_EXACT
+        lowered = {x.lower() for x in short}
+        if lowered & self.folded:
+            return BOOST_EXACT * 0.8
+        if any(x[:n] in self.prefixes for x in lowered for n in range(4, len(x) + 1)):
+            return BOOST_PREFIX
+        return 1.0
+
+
+def _score(candidate: _Candidate, names: _NameMatcher, frame_files: dict[int, list[Frame]]) -> None:
     qualnames = candidate.names.split()
     short = {q.rsplit(".", 1)[-1] for q in qualnames}
-    boost = 1.0
-    for identifier in plan.identifiers:
-        if "." in identifier and any(q == identifier or q.endswith("." + identifier) for q in qualnames):
-            boost = max(boost, BOOST_QUALNAME)
-        last = identifier.rsplit(".", 1)[-1]
-        if last in short:
-            boost = max(boost, BOOST_EXACT)
-        elif last.lower() in {s.lower() for s in short}:
-            boost = max(boost, BOOST_EXACT * 0.8)
-        elif len(last) >= 4 and any(s.lower().startswith(last.lower()) for s in short):
-            boost = max(boost, BOOST_PREFIX)
+    boost = names.boost(qualnames, short)
     path_boost = 1.0
     for frame in frame_files.get(candidate.file_id, ()):
         # The innermost frames are where a fix usually goes; outer frames are the road there.
