@@ -64,17 +64,23 @@ def root(
     ctx.obj = (config, flags)
 
 
-def _telemetry(resolved: ResolvedConfig, index_path: Path) -> Telemetry:
-    """Return CLI telemetry: schema log lines on stderr, EMF documents appended to the metrics file."""
+def _telemetry(resolved: ResolvedConfig, index_path: Path, read_only: bool = False) -> Telemetry:
+    """Return CLI telemetry: schema log lines on stderr, EMF documents appended to the metrics file.
+
+    A ``read_only`` command (health, cache clear) appends only to a metrics file that exists.
+    """
     settings = resolved.config.observability
     metrics = Path(settings.metrics_file) if settings.metrics_file else index_path.parent / "metrics.jsonl"
-    return Telemetry(settings, make_logger(settings, "cli", sys.stderr), MetricsSink(path=metrics))
+    # Unless a log level was asked for, a failure is reported once: by `run`'s one line, not also as a log line.
+    quiet = resolved.sources.get("observability.log_level", "default") == "default"
+    logger = make_logger(settings, "cli", sys.stderr, drop_failures=quiet)
+    return Telemetry(settings, logger, MetricsSink(path=metrics, create=not read_only))
 
 
-def _service(resolved: ResolvedConfig, index: Path | None) -> Service:
+def _service(resolved: ResolvedConfig, index: Path | None, read_only: bool = False) -> Service:
     """Return the local service: the index file opened per call, the cache file beside it (or DynamoDB)."""
     index_path = find_index(index)
-    telemetry = _telemetry(resolved, index_path)
+    telemetry = _telemetry(resolved, index_path, read_only)
     cache = ReadThroughCache(open_cache_store(resolved.config, index_path.parent / "cache.db"),
                              resolved.config.cache, telemetry)
     return Service(resolved.config, lambda: open_index(index_path), telemetry, cache)
@@ -213,7 +219,7 @@ def health(ctx: typer.Context, index: IndexOption = None) -> None:
             resolved, error = config_of(ctx), None
         except ConfigInvalid as exc:  # still check the index and the cache, on default settings
             resolved, error = ResolvedConfig(config=Config(), sources={}, file=None), exc
-        return _service(resolved, index).health(config_error=error)
+        return _service(resolved, index, read_only=True).health(config_error=error)
 
     report = run(action)
     print_json(report)
@@ -262,7 +268,7 @@ def cache_clear(
     def action():
         if all_ and scope:
             raise InvalidArgument("--all and --scope exclude each other")
-        return _service(config_of(ctx), index).clear(CacheClearRequest(scope=scope.value if scope else "all"))
+        return _service(config_of(ctx), index, read_only=True).clear(CacheClearRequest(scope=scope.value if scope else "all"))
 
     print_json(run(action))
 
@@ -292,7 +298,7 @@ def metrics_summary(
         with path.open(encoding="utf-8") as lines:
             return summarize(lines, since_ms)
 
-    summary = run(action)
+    summary = run(action, json_errors=format is JsonOrText.json)
     if format is JsonOrText.json:
         print_json(summary)
     else:

@@ -102,7 +102,9 @@ def build_index(
             else:
                 parsed.add(result.path)
                 writer.add(result)
-        if writer.is_open:
+        if writer.is_open or not previous:
+            # Without a previous index to keep (none, --full, unusable) even an empty tree gets its own generation.
+            writer.open()
             writer.touch([k for k in kept.values() if k.path in previous])
             generation = writer.commit()
         else:
@@ -189,7 +191,7 @@ class _Writer:
     def is_open(self) -> bool:
         return self.conn is not None
 
-    def _open(self):
+    def open(self):
         if self.conn is None:
             if self.previous:
                 shutil.copyfile(self.target, self.temporary)
@@ -209,7 +211,7 @@ class _Writer:
     def remove(self, files: list[_Previous]) -> None:
         if not files:
             return
-        conn = self._open()
+        conn = self.open()
         for file in files:
             conn.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)", (file.id,))
             for table in ("chunks", "edges", "test_links", "symbols"):
@@ -217,7 +219,7 @@ class _Writer:
             conn.execute("DELETE FROM files WHERE id = ?", (file.id,))
 
     def add(self, record: FileRecord) -> None:
-        conn = self._open()
+        conn = self.open()
         file_id = self._take("files", 1)
         first_symbol = self._take("symbols", len(record.symbols))
         first_chunk = self._take("chunks", len(record.chunks))
