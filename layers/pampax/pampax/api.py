@@ -25,7 +25,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pydantic import BaseModel
 
-from . import runtime
+from . import deadline, runtime
 from .cache import ReadThroughCache
 from .config import Config
 from .errors import InvalidArgument, InvalidRequest, PampaxError, PayloadTooLarge, RouteNotFound, http_status_for
@@ -104,10 +104,17 @@ def entry_point(
             return proxy_response(InvalidArgument("event is not an API Gateway REST proxy request"))
         return app.resolve(event, context)
 
+    def bounded(event: dict, context: Any) -> dict:
+        deadline.start(context)  # every AWS call of this invocation ends before the Lambda's own timeout
+        try:
+            return handle(event, context)
+        finally:
+            deadline.clear()
+
     def lambda_handler(event: Any, context: Any) -> dict:
         if not isinstance(event, dict):
             return proxy_response(InvalidArgument(f"event is a JSON {type(event).__name__}, not an object"))
-        return handle(event, context)
+        return bounded(event, context)
 
     return lambda_handler
 

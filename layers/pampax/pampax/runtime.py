@@ -7,8 +7,9 @@ new generation is fully fetched and verified before it replaces the old one, so 
 sees a half-written file. If the new artifact is missing or corrupt, the loaded generation keeps
 serving and the failure is logged; only a process with nothing loaded answers 503.
 
-This module holds the one module-level mutable object pampax allows (``_accessor``), because
-reusing the open index across invocations is what makes a warm Lambda fast. Lambda runs one
+This module holds one of the two module-level mutable objects pampax allows (``_accessor``; the
+other is ``deadline``'s), because reusing the open index across invocations is what makes a warm
+Lambda fast. Lambda runs one
 request at a time per process; the lock covers the local harness.
 """
 
