@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from contextlib import nullcontext
@@ -97,6 +98,10 @@ def _progress_bar():
     return (lambda done, total: bar.update(task, completed=done, total=total)), bar
 
 
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command()
 def index(
     ctx: typer.Context,
@@ -114,6 +119,7 @@ def index(
         resolved = config_of(ctx)
         telemetry = _telemetry(resolved, index or path / DEFAULT_INDEX)
         progress, bar = _progress_bar()
+        signal.signal(signal.SIGTERM, _interrupt)  # so the build's cleanup runs: no .tmp copy is left behind
         with telemetry.operation("index"), bar or nullcontext():
             return build_index(path, index, resolved.config.index, full=full, progress=progress)
 

@@ -9,8 +9,10 @@ the changed files.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
+import signal
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +31,7 @@ from .index import Index, default_index_path
 from .models import IndexReport
 from .walk import iter_files
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # Below this many changed files a process pool costs more than it saves (fork + grammar loading).
 _POOL_MIN_FILES = 64
 
@@ -134,7 +137,7 @@ def _analyze_all(
         results = map(_analyze_job, jobs)
         pool = None
     else:
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
         results = pool.map(_analyze_job, jobs, chunksize=16)
     try:
         for done, result in enumerate(results, start=1):
@@ -144,6 +147,20 @@ def _analyze_all(
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this pool worker die when the build process does, even by ``kill -9`` (Linux; a no-op elsewhere).
+
+    Without it a killed build leaves its workers blocked on the task queue forever, adopted by init.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _analyze_job(job: tuple[Path, str, int, int, _Previous | None]) -> FileRecord | Skipped | _Previous:
