@@ -127,10 +127,12 @@ class _Route(BaseHTTPRequestHandler):
     # Seconds a connection may sit idle (a client that declares 100 bytes and sends 2): then it is dropped.
     timeout = 10
 
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+    def __getattr__(self, name: str):
+        # Every method (HEAD, OPTIONS, TRACE, made-up ones) goes to the routes, as API Gateway does:
+        # one without a route is route_not_found, never http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)

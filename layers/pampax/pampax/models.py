@@ -173,7 +173,7 @@ class HealthReport(BaseModel):
 
 
 class CacheWarmRequest(_Request):
-    queries: tuple[Query, ...] = Field(default=(), max_length=10_000, description="queries to replay; empty: the index's most-called symbols")
+    queries: tuple[Query, ...] = Field(default=(), max_length=1_000, description="queries to replay; empty: the index's most-called symbols")
     budget: int = Field(default=8000, gt=0, le=1_000_000, description="budget of the bundles warmed for each query")
 
 
