@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import sys
 import time
 from contextlib import nullcontext
@@ -74,18 +75,25 @@ def root(
     ctx.obj = (config, flags)
 
 
-def _telemetry(resolved: ResolvedConfig, index_path: Path) -> Telemetry:
-    """Return CLI telemetry: schema log lines on stderr, EMF documents appended to the metrics file."""
+def _telemetry(resolved: ResolvedConfig, index_path: Path, read_only: bool = False) -> Telemetry:
+    """Return CLI telemetry: schema log lines on stderr, EMF documents appended to the metrics file.
+
+    A ``read_only`` command (health, cache clear) appends only to a metrics file that exists.
+    """
     settings = resolved.config.observability
     metrics = Path(settings.metrics_file) if settings.metrics_file else index_path.parent / "metrics.jsonl"
-    return Telemetry(settings, make_logger(settings, "cli", sys.stderr), MetricsSink(path=metrics))
+    # Unless a log level was asked for, a failure is reported once: by `run`'s one line, not also as a log line.
+    quiet = resolved.sources.get("observability.log_level", "default") == "default"
+    logger = make_logger(settings, "cli", sys.stderr, drop_failures=quiet)
+    return Telemetry(settings, logger, MetricsSink(path=metrics, create=not read_only))
 
 
-def _service(resolved: ResolvedConfig, index: Path | None, provider: IndexProvider | None = None) -> Service:
+def _service(resolved: ResolvedConfig, index: Path | None, provider: IndexProvider | None = None,
+             read_only: bool = False) -> Service:
     """Return the local service: the index file opened per call (unless a provider keeps one warm), the cache
-    file beside it (or DynamoDB)."""
+    file beside it (or DynamoDB). A read-only service creates no cache or metrics file."""
     index_path = find_index(index)
-    telemetry = _telemetry(resolved, index_path)
+    telemetry = _telemetry(resolved, index_path, read_only)
     cache = ReadThroughCache(open_cache_store(resolved.config, index_path.parent / "cache.db"),
                              resolved.config.cache, telemetry)
     return Service(resolved.config, provider or (lambda: open_index(index_path)), telemetry, cache)
@@ -100,6 +108,10 @@ def _progress_bar():
     bar = Progress("parsing", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True)
     task = bar.add_task("parse", total=None)
     return (lambda done, total: bar.update(task, completed=done, total=total)), bar
+
+
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command()
@@ -119,6 +131,7 @@ def index(
         resolved = config_of(ctx)
         telemetry = _telemetry(resolved, index or path / DEFAULT_INDEX)
         progress, bar = _progress_bar()
+        signal.signal(signal.SIGTERM, _interrupt)  # so the build's cleanup runs: no .tmp copy is left behind
         with telemetry.operation("index"), bar or nullcontext():
             return build_index(path, index, resolved.config.index, full=full, progress=progress)
 
@@ -296,7 +309,7 @@ def health(ctx: typer.Context, index: IndexOption = None) -> None:
             resolved, error = config_of(ctx), None
         except ConfigInvalid as exc:  # still check the index and the cache, on default settings
             resolved, error = ResolvedConfig(config=Config(), sources={}, file=None), exc
-        return _service(resolved, index).health(config_error=error)
+        return _service(resolved, index, read_only=True).health(config_error=error)
 
     report = run(action)
     print_json(report)
@@ -345,7 +358,7 @@ def cache_clear(
     def action():
         if all_ and scope:
             raise InvalidArgument("--all and --scope exclude each other")
-        return _service(config_of(ctx), index).clear(CacheClearRequest(scope=scope.value if scope else "all"))
+        return _service(config_of(ctx), index, read_only=True).clear(CacheClearRequest(scope=scope.value if scope else "all"))
 
     print_json(run(action))
 
@@ -375,7 +388,7 @@ def metrics_summary(
         with path.open(encoding="utf-8") as lines:
             return summarize(lines, since_ms)
 
-    summary = run(action)
+    summary = run(action, json_errors=format is JsonOrText.json)
     if format is JsonOrText.json:
         print_json(summary)
     else:

@@ -17,7 +17,7 @@ import typer
 from pydantic import BaseModel
 
 from pampax.config import ResolvedConfig, load_config
-from pampax.errors import PampaxError, exit_code_for
+from pampax.errors import PampaxError
 from pampax.index import DEFAULT_INDEX
 
 
@@ -42,17 +42,16 @@ def run(action: Callable[[], Any], json_errors: bool = False) -> Any:
     """Run ``action``; turn a ``PampaxError`` into one stderr line (plus the JSON body) and its exit code."""
     try:
         return action()
-    except PampaxError as exc:
-        if json_errors:
-            print_json(exc.to_dict())
-        typer.echo(f"pampax: {exc.kind}: {exc.message}", err=True)
-        raise typer.Exit(exc.code) from None
     except KeyboardInterrupt:
         typer.echo("pampax: interrupted", err=True)
         raise typer.Exit(130) from None
-    except Exception as exc:  # the last line of defence: one line, never a traceback
-        typer.echo(f"pampax: internal: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(exit_code_for("internal")) from None
+    except Exception as exc:
+        # Anything else is the last line of defence: still one line and the body, never a traceback.
+        error = exc if isinstance(exc, PampaxError) else PampaxError(f"{type(exc).__name__}: {exc}")
+        if json_errors:
+            print_json(error.to_dict())
+        typer.echo(f"pampax: {error.kind}: {error.message}", err=True)
+        raise typer.Exit(error.code) from None
 
 
 def print_json(data: BaseModel | dict) -> None:

@@ -22,15 +22,16 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Annotated, Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
 import typer
 
-from pampax.config import Config
-from pampax.errors import InvalidArgument, PampaxError, RouteNotFound, http_status_for
+from pampax.api import proxy_response
+from pampax.config import Config, RuntimeSettings
+from pampax.errors import InvalidArgument, PampaxError, PayloadTooLarge, RouteNotFound
 from pampax.stores import LocalArtifactStore
 from pampax_local.command import config_of, find_index, print_json, run
 from pampax_local.sam import FunctionSpec, Handler, find_template, import_handler, pick_function, read_template
@@ -123,25 +124,41 @@ class _Route(BaseHTTPRequestHandler):
     """Turns one HTTP request into an API Gateway event for the matching handler and writes its answer."""
 
     server: LocalApi
+    # Seconds a connection may sit idle (a client that declares 100 bytes and sends 2): then it is dropped.
+    timeout = 10
 
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+    def __getattr__(self, name: str):
+        # Every method (HEAD, OPTIONS, TRACE, made-up ones) goes to the routes, as API Gateway does:
+        # one without a route is route_not_found, never http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        declared = self.headers.get("Content-Length") or "0"
+        if not declared.isdigit():
+            self.close_connection = True  # the body's end is unknown: nothing after it can be read
+            return self._write(proxy_response(InvalidArgument(f"Content-Length {declared!r} is not a byte count")))
+        if int(declared) > self.server.max_body_bytes:
+            # Refused before reading: a huge declared body costs neither memory nor a wait.
+            self.close_connection = True
+            return self._write(proxy_response(PayloadTooLarge(
+                f"request body is {declared} bytes; the limit is {self.server.max_body_bytes}")))
+        try:
+            body = self.rfile.read(int(declared))
+        except TimeoutError:
+            self.close_connection = True
+            return
         target = self.server.routes.get((self.command, url.path))
         if target is None:
-            error = RouteNotFound(f"no route {self.command} {url.path}")
-            response = {"statusCode": http_status_for(error.kind), "headers": {"Content-Type": "application/json"},
-                        "body": json.dumps(error.to_dict(), separators=(",", ":"))}
+            response = proxy_response(RouteNotFound(f"no route {self.command} {url.path}"))
         else:
             spec, handler = target
             event = api_event(self.command, url.path, body, dict(self.headers.items()), url.query)
             try:
-                response = handler(event, LocalContext(spec.logical_id))
+                with self.server.one_at_a_time:
+                    response = handler(event, LocalContext(spec.logical_id))
             except Exception:  # what API Gateway answers when a function crashes
                 response = {"statusCode": 502, "body": json.dumps({"message": "Internal server error"})}
         self._write(response)
@@ -157,28 +174,43 @@ class _Route(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's signature
         sys.stderr.write(f"pampax local: {self.command} {self.path} -> {args[1] if len(args) > 1 else '?'}\n")
 
 
-class LocalApi(HTTPServer):
-    """One request at a time, like one Lambda process; ``routes`` maps (METHOD, path) to a handler."""
+class LocalApi(ThreadingHTTPServer):
+    """``routes`` maps (METHOD, path) to a handler.
 
-    def __init__(self, port: int, routes: dict[tuple[str, str], tuple[FunctionSpec, Handler]]):
+    Connections are served on threads, so a slow or silent client holds only its own; the handlers
+    themselves run one at a time, like one Lambda process (they share the process's warm index,
+    logger and deadline).
+    """
+
+    daemon_threads = True
+    request_queue_size = 128  # bursts of clients wait in the kernel's backlog instead of being refused
+
+    def __init__(self, port: int, routes: dict[tuple[str, str], tuple[FunctionSpec, Handler]], max_body_bytes: int):
         super().__init__(("127.0.0.1", port), _Route)
         self.routes = routes
+        self.max_body_bytes = max_body_bytes
+        self.one_at_a_time = threading.Lock()
 
 
-def load_api(functions: dict[str, FunctionSpec], port: int = 0) -> LocalApi:
-    """Return a server (not yet serving) for every ``Api`` route of ``functions``; port 0 picks a free one."""
+def load_api(functions: dict[str, FunctionSpec], port: int = 0,
+             max_body_bytes: int = RuntimeSettings().max_body_bytes) -> LocalApi:
+    """Return a server (not yet serving) for every ``Api`` route of ``functions``; port 0 picks a free one.
+
+    Bodies over ``max_body_bytes`` are refused before they are read (the handlers check again).
+    """
     routes = {}
     for spec in functions.values():
         if spec.routes:
             handler = import_handler(spec)
             routes.update({route: (spec, handler) for route in spec.routes})
-    return LocalApi(port, routes)
+    return LocalApi(port, routes, max_body_bytes)
 
 
 # -- environment ------------------------------------------------------------------------------
@@ -246,7 +278,7 @@ def serve(
             config = resolved.config
             if index is not None or not (config.runtime.store_dir or config.aws.bucket):
                 cleanup.enter_context(serving_file(find_index(index)))
-            server = load_api(functions, port)
+            server = load_api(functions, port, config.runtime.max_body_bytes)
             cleanup.callback(server.server_close)
             queue_functions = [s for s in functions.values() if s.queue_batch_size]
             if poll and config.aws.queue_url and queue_functions:

@@ -1,4 +1,8 @@
-"""The index function: POST /index queues a job; SQS delivery builds and publishes it; poison goes to the DLQ."""
+"""The index function: POST /index queues a job; SQS delivery builds and publishes it.
+
+A poison job fails at once (logged, consumed); a job a retry could cure goes back to SQS and, past
+the redrive limit, to the DLQ.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ import zipfile
 import pytest
 
 from pampax.archive import extract
-from pampax.errors import InvalidArgument
+from pampax.errors import InvalidArgument, StoreUnavailable
+from pampax.stores.s3 import S3ArtifactStore
 from pampax.stores.sqs import SqsQueue
 from pampax_local.harness import LocalContext, deliver_jobs
 from pampax_local.sam import pick_function, read_template
@@ -105,37 +110,67 @@ def test_without_a_queue_index_requests_are_a_config_error(aws, monkeypatch):
     ],
     ids=["tar-dotdot", "tar-symlink-out", "zip-dotdot", "garbage"],
 )
-def test_a_poison_job_lands_in_the_dlq_and_publishes_nothing(aws, generations, tmp_path, payload):
+def test_a_poison_job_fails_at_once_and_publishes_nothing(aws, generations, tmp_path, payload, capsys):
     # GIVEN a current generation and an unsafe or unreadable archive queued for indexing
     current = aws.store.publish(generations[0]).generation
     before = _generation_keys(aws)
     aws.s3.put_object(Bucket=aws.bucket, Key="sources/evil.tar.gz", Body=payload)
     handler = load_handler("index")
     job_id = call(handler, api_event("POST", "/index", {"source": "sources/evil.tar.gz"}))[1]["job_id"]
-    # WHEN SQS delivers it until the redrive policy gives up
+    # WHEN SQS delivers it
     deliveries = [_deliver(aws, handler) for _ in range(MAX_RECEIVES + 1)]
-    # THEN it was tried MAX_RECEIVES times and then moved to the dead-letter queue
-    assert deliveries == [1] * MAX_RECEIVES + [0]
-    dead = aws.sqs.receive_message(QueueUrl=aws.dlq_url, WaitTimeSeconds=0)["Messages"]
-    assert [json.loads(m["Body"])["job_id"] for m in dead] == [job_id]
+    # THEN it was tried once, logged as the caller's error, and consumed: a retry would fail the same way
+    assert deliveries == [1] + [0] * MAX_RECEIVES
+    assert aws.sqs.receive_message(QueueUrl=aws.dlq_url, WaitTimeSeconds=0).get("Messages", []) == []
+    failures = [line for line in map(json.loads, capsys.readouterr().out.splitlines())
+                if line.get("op") == "index" and line.get("status") == "error"]
+    assert [(f["corr_id"], f["err_kind"], f["level"]) for f in failures] == [(job_id, "invalid_argument", "WARNING")]
     # AND nothing was published, the pointer did not move, and no file escaped the scratch directory
     assert _generation_keys(aws) == before and aws.store.pointer().generation == current
     assert not (aws.work_dir / "jobs" / "escape.py").exists() and not (aws.work_dir / "escape.py").exists()
     assert list((aws.work_dir / "jobs").iterdir()) == []
 
 
-def test_only_the_failed_records_of_a_batch_are_retried(aws):
+def test_a_job_failing_on_the_store_is_retried_into_the_dlq(aws, monkeypatch):
+    # GIVEN a valid job whose archive cannot be fetched because the store fails
+    aws.s3.put_object(Bucket=aws.bucket, Key="sources/shop.tar.gz", Body=_tar_gz(_shop_members()))
+    handler = load_handler("index")
+    job_id = call(handler, api_event("POST", "/index", {"source": "sources/shop.tar.gz"}))[1]["job_id"]
+
+    def outage(*_):
+        raise StoreUnavailable("s3 is down")
+
+    monkeypatch.setattr(S3ArtifactStore, "fetch_source", outage)
+    # WHEN SQS delivers it until the redrive policy gives up
+    deliveries = [_deliver(aws, handler) for _ in range(MAX_RECEIVES + 1)]
+    # THEN it was tried MAX_RECEIVES times and then moved to the dead-letter queue
+    assert deliveries == [1] * MAX_RECEIVES + [0]
+    dead = aws.sqs.receive_message(QueueUrl=aws.dlq_url, WaitTimeSeconds=0)["Messages"]
+    assert [json.loads(m["Body"])["job_id"] for m in dead] == [job_id]
+    assert aws.store.pointer() is None
+
+
+def test_only_the_failed_records_of_a_batch_are_retried(aws, monkeypatch):
     # GIVEN the generated `sam local generate-event sqs receive-message` event, whose body "{}" is no job,
-    # batched with a valid job
+    # batched with a job whose archive the store cannot deliver and a valid job
     aws.s3.put_object(Bucket=aws.bucket, Key="sources/shop.tar.gz", Body=_tar_gz(_shop_members()))
     event = json.loads((EVENTS / "sqs-receive-message.json").read_text())
-    good = {**event["Records"][0], "messageId": "good",
-            "body": json.dumps({"job_id": "a" * 32, "source": "sources/shop.tar.gz"})}
-    event["Records"].append(good)
+    poison = event["Records"][0]
+    good = {**poison, "messageId": "good", "body": json.dumps({"job_id": "a" * 32, "source": "sources/shop.tar.gz"})}
+    flaky = {**poison, "messageId": "flaky", "body": json.dumps({"job_id": "b" * 32, "source": "sources/flaky.tar.gz"})}
+    event["Records"] += [flaky, good]
+    fetch_source = S3ArtifactStore.fetch_source
+
+    def flaky_store(store, key, dest):
+        if key == "sources/flaky.tar.gz":
+            raise StoreUnavailable("s3 throttled")
+        return fetch_source(store, key, dest)
+
+    monkeypatch.setattr(S3ArtifactStore, "fetch_source", flaky_store)
     # WHEN handled
     response = load_handler("index")(event, LocalContext("IndexFunction"))
-    # THEN only the bad record is reported for retry, and the good one was published
-    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    # THEN only the record a retry could cure is reported back; the poison one is consumed, the good one published
+    assert response == {"batchItemFailures": [{"itemIdentifier": "flaky"}]}
     assert aws.store.pointer() is not None
 
 

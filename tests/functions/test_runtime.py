@@ -65,24 +65,41 @@ def test_the_pointer_is_read_at_most_once_per_interval(setup, generations, tmp_p
     assert not (tmp_path / "work" / "generations" / f"{first}.db").exists()
 
 
-def test_a_corrupt_generation_is_fetched_once_and_the_old_one_served(setup, generations):
+def test_a_corrupt_generation_is_refused_and_the_old_one_served(setup, generations):
     store, clock, accessor = setup
     # GIVEN a warm accessor and a new generation whose stored file is damaged
     good = store.publish(generations[0]).generation
     accessor.get()
     bad = store.publish(generations[1]).generation
     store._upload(f"generations/{bad}/index.db", generations[2])
-    # WHEN refreshed twice
+    # WHEN refreshed twice, THEN the good generation keeps serving
     clock.now += 11
     assert accessor.get().generation == good
-    downloads = store.downloads
     clock.now += 11
-    # THEN the good generation keeps serving and the bad one is not downloaded again
-    assert accessor.get().generation == good and store.downloads == downloads
+    assert accessor.get().generation == good
     # AND once the pointer moves to a sound generation, it is served
     third = store.publish(generations[2]).generation
     clock.now += 11
     assert accessor.get().generation == third
+
+
+def test_rejected_generation_is_retried_after_refresh_seconds(setup, generations, tmp_path):
+    store, clock, accessor = setup
+    # GIVEN a cold accessor that refused the current generation because its stored file was damaged
+    generation = store.publish(generations[0]).generation
+    store._upload(f"generations/{generation}/index.db", generations[1])
+    with pytest.raises(IndexCorrupt):
+        accessor.get()
+    # WHEN the generation is repaired by publishing it again
+    store.publish(generations[0])
+    # THEN within the interval the refusal stands, without another download
+    downloads = store.downloads
+    with pytest.raises(IndexCorrupt):
+        accessor.get()
+    assert store.downloads == downloads
+    # AND once the interval has passed, the repaired generation is fetched and served
+    clock.now += 11
+    assert accessor.get().generation == generation
 
 
 def test_cold_failures_raise_and_are_retried_on_the_next_request(setup, generations):

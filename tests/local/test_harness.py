@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -136,3 +137,53 @@ def test_template_environment_resolves_parameters_and_leaves_resources_to_the_ca
     assert search.environment["POWERTOOLS_SERVICE_NAME"] == "pampax"
     assert "PAMPAX_AWS_BUCKET" not in search.environment
     assert search.routes == (("POST", "/search"),)
+
+
+def _raw(url: str, request: bytes, read_timeout: float = 10) -> bytes:
+    """Send raw bytes to the server and return everything it answers before closing."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=read_timeout) as conn:
+        conn.sendall(request)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_serve_is_not_blocked_by_a_client_that_sends_less_than_it_declared(server):
+    # GIVEN a client that declares 100 bytes, sends 2 and then waits
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as stalled:
+        stalled.sendall(b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{}")
+        # WHEN another client asks meanwhile, THEN it is answered at once
+        assert _post(f"{server}/search", {"query": "get_user_by_id"})[0] == 200
+
+
+@pytest.mark.parametrize(("length", "status", "kind"), [("abc", 400, "invalid_argument"), ("-1", 400, "invalid_argument"),
+                                                         ("99999999", 413, "payload_too_large")])
+def test_serve_answers_a_bad_or_huge_content_length_per_the_table_without_reading(server, length, status, kind):
+    answer = _raw(server, f"POST /search HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.0 {status}".encode()) and json.loads(body)["error"]["kind"] == kind
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS"])
+def test_serve_answers_head_and_options_with_route_not_found(server, method):
+    answer = _raw(server, f"{method} /search HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 404")
+    assert body == b"" if method == "HEAD" else json.loads(body)["error"]["kind"] == "route_not_found"
+
+
+def test_serve_answers_a_burst_of_clients_without_refusing_any(server):
+    results = []
+
+    def ask():
+        results.append(_post(f"{server}/search", {"query": "get_user_by_id"})[0])
+
+    threads = [threading.Thread(target=ask) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200] * 32

@@ -82,7 +82,8 @@ def analyze_file(path: str, data: bytes, mtime_ns: int, minified_line_chars: int
     if lines and max(map(len, lines)) >= minified_line_chars and len(text) / len(lines) >= _MINIFIED_MEAN_LINE:
         return Skipped(path, "minified")
     lang = language_for(path) or "text"
-    parsed = parse.parse(data, lang) if parse.supports(lang) else parse.ParsedFile((), ())
+    # The parser reads UTF-8: re-encode what was decoded from UTF-16 or Latin-1 (line numbers are unchanged).
+    parsed = parse.parse(text.encode("utf-8"), lang) if parse.supports(lang) else parse.ParsedFile((), ())
     is_test = is_test_path(path)
     chunks = tuple(_chunk_rows(lines, parsed.symbols, lang))
     return FileRecord(

@@ -12,8 +12,11 @@ on an ``AWS::Serverless::Api``; see the README's Serverless section.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import sys
+import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +25,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pydantic import BaseModel
 
-from . import runtime
+from . import deadline, runtime
 from .cache import ReadThroughCache
 from .config import Config
 from .errors import InvalidArgument, InvalidRequest, PampaxError, PayloadTooLarge, RouteNotFound, http_status_for
@@ -81,14 +84,45 @@ def lambda_app(config: Config) -> tuple[Service, APIGatewayRestResolver]:
     return service, make_resolver(service.telemetry, service.cache)
 
 
-def entry_point(app: APIGatewayRestResolver, telemetry: Telemetry) -> Callable[[dict, Any], dict]:
-    """Return the ``lambda_handler`` of ``app``: the correlation id set on the logger, then ``app.resolve``."""
+def entry_point(
+    app: APIGatewayRestResolver, telemetry: Telemetry, records: Callable[[dict, Any], dict] | None = None,
+) -> Callable[[Any, Any], dict]:
+    """Return the ``lambda_handler`` of ``app``: the correlation id set on the logger, then ``app.resolve``.
+
+    With ``records``, an SQS event (one with ``Records``) goes there instead. Any other event that is
+    not an API Gateway request (``{}``, a string) is answered 400 ``invalid_argument``, never a crash.
+    """
 
     @telemetry.logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
-    def lambda_handler(event: dict, context: Any) -> dict:
+    def handle(event: dict, context: Any) -> dict:
+        if not telemetry.logger.registered_formatter.get_current_keys().get("correlation_id"):
+            # An event without the header or a request id (a hand-written one) still gets an id to trace by.
+            telemetry.logger.set_correlation_id(getattr(context, "aws_request_id", None) or uuid.uuid4().hex)
+        if records is not None and "Records" in event:
+            return records(event, context)
+        if "httpMethod" not in event:
+            return proxy_response(InvalidArgument("event is not an API Gateway REST proxy request"))
         return app.resolve(event, context)
 
+    def bounded(event: dict, context: Any) -> dict:
+        deadline.start(context)  # every AWS call of this invocation ends before the Lambda's own timeout
+        try:
+            return handle(event, context)
+        finally:
+            deadline.clear()
+
+    def lambda_handler(event: Any, context: Any) -> dict:
+        if not isinstance(event, dict):
+            return proxy_response(InvalidArgument(f"event is a JSON {type(event).__name__}, not an object"))
+        return bounded(event, context)
+
     return lambda_handler
+
+
+def proxy_response(error: PampaxError) -> dict:
+    """Return the API Gateway proxy response of ``error``, for failures before a resolver runs."""
+    return {"statusCode": http_status_for(error.kind), "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps(error.to_dict(), separators=(",", ":")), "isBase64Encoded": False}
 
 
 def error_response(error: PampaxError) -> Response:
@@ -99,28 +133,36 @@ def error_response(error: PampaxError) -> Response:
 
 
 def make_resolver(telemetry: Telemetry, cache: ReadThroughCache | None = None) -> APIGatewayRestResolver:
-    """Return a REST API resolver whose every failure answers pampax's error body.
+    """Return a REST API resolver whose every failure answers pampax's error body, logged and counted once.
 
-    ``PampaxError``s are answered without a log line of their own: the service already logged and
-    counted those it raised, and the rest are the caller's mistakes (4xx). With ``cache``, each
-    invocation's deadline bounds the cache's in-progress entries.
+    Errors the service raised were logged and counted by its operation; the rest (a bad body, an
+    unknown route) are logged here, at WARNING for the caller's mistakes and ERROR for ours. With
+    ``cache``, each invocation's deadline bounds the cache's in-progress entries.
     """
     app = APIGatewayRestResolver()
 
+    def answer(error: PampaxError) -> Response:
+        if not error.reported:
+            event = app.current_event
+            telemetry.reject(error, op=f"{event.http_method} {event.path}")
+        return error_response(error)
+
     @app.exception_handler(PampaxError)
     def _pampax_error(error: PampaxError) -> Response:
-        return error_response(error)
+        return answer(error)
 
     @app.exception_handler(NotFoundError)
     def _not_found(_: NotFoundError) -> Response:
         event = app.current_event
-        return error_response(RouteNotFound(f"no route {event.http_method} {event.path}"))
+        return answer(RouteNotFound(f"no route {event.http_method} {event.path}"))
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
-        telemetry.logger.exception(f"unhandled {type(error).__name__}: {error}",
-                                   extra={"status": "error", "err_kind": "internal"})
-        return error_response(PampaxError(f"{type(error).__name__} while handling {app.current_event.path}"))
+        # The log line names the exception; the body only the operation (no internals to the caller).
+        telemetry.reject(PampaxError(f"unhandled {type(error).__name__}: {error}"), op=app.current_event.path)
+        failure = PampaxError(f"{type(error).__name__} while handling {app.current_event.path}")
+        failure.reported = True
+        return answer(failure)
 
     if cache is not None:
         def lease(router: APIGatewayRestResolver, next_middleware):
@@ -136,18 +178,29 @@ def read_request(
 ) -> M:
     """Return the request body as ``model``, with ``defaults`` filling fields the body leaves out.
 
-    Raises ``PayloadTooLarge`` (413) over ``max_bytes``, ``InvalidArgument`` (400) for malformed
-    JSON, ``InvalidRequest`` (422) for a body that is not an object or fails the model. An empty
-    body is an empty object, so it fails on the missing required fields by name.
+    Raises ``PayloadTooLarge`` (413) over ``max_bytes``, ``InvalidArgument`` (400) for a body that is
+    not UTF-8 or not JSON (nesting too deep for the parser included), ``InvalidRequest`` (422) for a
+    body that is not an object or fails the model. An empty body is an empty object, so it fails on
+    the missing required fields by name.
     """
-    body = app.current_event.decoded_body or ""
-    size = len(body.encode("utf-8"))
-    if size > max_bytes:
-        raise PayloadTooLarge(f"request body is {size} bytes; the limit is {max_bytes}")
+    event = app.current_event
+    raw = event.body or ""
     try:
-        data = json.loads(body) if body.strip() else {}
+        body = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode("utf-8")
+    except (binascii.Error, UnicodeEncodeError):
+        raise InvalidArgument("request body is not valid base64 or UTF-8") from None
+    if len(body) > max_bytes:
+        raise PayloadTooLarge(f"request body is {len(body)} bytes; the limit is {max_bytes}")
+    try:
+        text = body.decode("utf-8")  # strictly: json.loads(bytes) would also guess UTF-16 and UTF-32
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument(f"request body is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    try:
+        data = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as exc:
         raise InvalidArgument(f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InvalidArgument("request body is not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidRequest(f"body: expected a JSON object, got {type(data).__name__}")
     return validate(model, {**(defaults or {}), **data})

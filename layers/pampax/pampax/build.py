@@ -11,8 +11,10 @@ walk plus the changed files.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
@@ -30,6 +32,7 @@ from .index import Index, default_index_path
 from .models import FileChanges, IndexReport
 from .walk import iter_files
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # Below this many changed files a process pool costs more than it saves (fork + grammar loading).
 _POOL_MIN_FILES = 64
 
@@ -89,7 +92,9 @@ def build_index(
                 parsed.add(result.path)
                 writer.add(result)
         writer.touch(touched)
-        if writer.is_open:
+        if writer.is_open or not previous:
+            # Without a previous index to keep (none, --full, unusable) even an empty tree gets its own generation.
+            writer.open()
             generation = writer.commit()
         else:
             with Index(target) as live:  # nothing changed: keep the live file untouched
@@ -167,7 +172,7 @@ def _analyze_all(
         results = map(_analyze_job, jobs)
         pool = None
     else:
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
         results = pool.map(_analyze_job, jobs, chunksize=16)
     try:
         for done, result in enumerate(results, start=1):
@@ -186,6 +191,20 @@ def _sniff(path: Path) -> bool:
             return is_binary(handle.read(SNIFF_BYTES))
     except OSError:
         return False
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this pool worker die when the build process does, even by ``kill -9`` (Linux; a no-op elsewhere).
+
+    Without it a killed build leaves its workers blocked on the task queue forever, adopted by init.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _analyze_job(job: tuple[Path, str, int, int, _Previous | None]) -> FileRecord | Skipped | _Previous:
@@ -234,7 +253,7 @@ class _Writer:
     def is_open(self) -> bool:
         return self.conn is not None
 
-    def _open(self):
+    def open(self):
         if self.conn is None:
             if self.in_place:
                 conn = db.connect(self.target)
@@ -259,7 +278,7 @@ class _Writer:
     def remove(self, files: list[_Previous]) -> None:
         if not files:
             return
-        conn = self._open()
+        conn = self.open()
         for file in files:
             conn.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)", (file.id,))
             for table in ("chunks", "edges", "test_links", "symbols"):
@@ -267,7 +286,7 @@ class _Writer:
             conn.execute("DELETE FROM files WHERE id = ?", (file.id,))
 
     def add(self, record: FileRecord) -> None:
-        conn = self._open()
+        conn = self.open()
         file_id = self._take("files", 1)
         first_symbol = self._take("symbols", len(record.symbols))
         first_chunk = self._take("chunks", len(record.chunks))
@@ -299,7 +318,7 @@ class _Writer:
     def touch(self, kept: list[_Previous]) -> None:
         """Record the new mtime of files that were touched but not changed, so they are not hashed again."""
         if kept:
-            self._open().executemany("UPDATE files SET mtime_ns = ? WHERE id = ?", [(k.mtime_ns, k.id) for k in kept])
+            self.open().executemany("UPDATE files SET mtime_ns = ? WHERE id = ?", [(k.mtime_ns, k.id) for k in kept])
 
     def commit(self) -> str:
         conn = self.conn

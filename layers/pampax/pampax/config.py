@@ -58,10 +58,11 @@ class AwsSettings(_Section):
     region: str = Field("", description="AWS region; empty means boto3's default chain (AWS_REGION in Lambda)")
     endpoint_url: str = Field("", description="S3/SQS endpoint override, e.g. a local moto server")
     queue_url: str = Field("", description="SQS queue that feeds the index function")
-    connect_timeout: float = Field(2.0, gt=0, description="seconds to open a connection to S3/SQS")
-    # Above Lambda's typical S3 first-byte latency with headroom, far below the 29 s API Gateway limit.
-    read_timeout: float = Field(10.0, gt=0, description="seconds to wait for S3/SQS to answer")
-    max_attempts: int = Field(4, ge=1, le=10, description="tries per S3/SQS call, with exponential backoff (botocore standard mode)")
+    # Every attempt is bounded by connect + read, and an attempt starts only if it can end before the
+    # request's deadline (``pampax.deadline``): a hung endpoint costs seconds, never the function's timeout.
+    connect_timeout: float = Field(1.0, gt=0, description="seconds to open a connection to AWS")
+    read_timeout: float = Field(2.0, gt=0, description="seconds to wait for AWS to answer")
+    max_attempts: int = Field(2, ge=1, le=10, description="tries per AWS call, with exponential backoff (botocore standard mode)")
 
 
 class RuntimeSettings(_Section):

@@ -23,11 +23,19 @@ from .errors import EngineUnsupported, IndexCorrupt, IndexMissing
 
 Error = sqlite3.Error
 DatabaseError = sqlite3.DatabaseError
+# Primary result codes that mean the file itself cannot be read: I/O error, corrupt page, not a database.
+_UNREADABLE = {10, 11, 26}  # SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_NOTADB
 
 
 def engine() -> str:
     """Return a label for the SQLite engine in use, e.g. ``pysqlite3 3.51.1``."""
     return f"{sqlite3.__name__.split('.')[0]} {sqlite3.sqlite_version}"
+
+
+def is_unreadable(exc: BaseException) -> bool:
+    """Return whether a SQLite error says the database file is damaged, rather than the statement wrong."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, DatabaseError) and code is not None and code & 0xFF in _UNREADABLE
 
 
 def supports_contentless_delete() -> bool:

@@ -44,10 +44,17 @@ def http_status_for(kind: str) -> int:
     return ERROR_TABLE.get(kind, ERROR_TABLE["internal"]).http_status
 
 
+def is_caller_error(kind: str) -> bool:
+    """Return whether an error kind is the caller's doing (a 4xx): retrying the same request cannot cure it."""
+    return 400 <= http_status_for(kind) < 500
+
+
 class PampaxError(Exception):
     """Base of every pampax error: a stable ``kind`` and a one-line, user-facing ``message``."""
 
     kind = "internal"
+    # Set once the error was logged and counted, so an adapter answering it does not count it twice.
+    reported = False
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -132,3 +139,11 @@ class StoreUnavailable(PampaxError):
     """The artifact store failed or holds no valid artifact."""
 
     kind = "store_unavailable"
+
+
+def error_for(kind: str, message: str) -> PampaxError:
+    """Return an error of ``kind`` (``internal`` for unknown kinds), e.g. for a failure reported as data."""
+    for cls in PampaxError.__subclasses__():
+        if cls.kind == kind:
+            return cls(message)
+    return PampaxError(message)

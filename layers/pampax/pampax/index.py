@@ -63,10 +63,17 @@ class Index:
         return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
 
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
-        """Return all rows of a read query, adding its time to ``sqlite_ms`` (the ``sqlite_read_ms`` metric)."""
+        """Return all rows of a read query, adding its time to ``sqlite_ms`` (the ``sqlite_read_ms`` metric).
+
+        Raises ``IndexCorrupt`` when SQLite finds the file damaged, whichever query reached the bad page.
+        """
         started = time.perf_counter()
         try:
             return self.conn.execute(sql, params).fetchall()
+        except db.DatabaseError as exc:
+            if db.is_unreadable(exc):
+                raise IndexCorrupt(f"{self.path} is unreadable: {exc}") from exc
+            raise
         finally:
             self.sqlite_ms += (time.perf_counter() - started) * 1000
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .archive import extract
 from .build import build_index
 from .config import Config
-from .errors import InvalidArgument
+from .errors import InvalidArgument, PampaxError, is_caller_error
 from .models import validate
 from .observability import Telemetry
 from .stores import ArtifactStore, Manifest
@@ -88,6 +88,21 @@ def run_message(body: str, store: ArtifactStore, config: Config, telemetry: Tele
         telemetry.logger.info(f"index job {job.job_id} published generation {manifest.generation} ({report.files} files)",
                               extra={"op": "index", "status": "ok"})
     return manifest
+
+
+def run_record(body: str, store: ArtifactStore, config: Config, telemetry: Telemetry) -> str | None:
+    """Run one queue record as ``run_message`` does; return the published generation, or None for a dead job.
+
+    A failure of the caller's making (a 4xx kind: not a job, a missing or unsafe archive, a bad tree)
+    would fail the same way on every retry, so it is left logged and counted by ``run_message``
+    and the record is consumed; any other failure is raised for SQS to retry.
+    """
+    try:
+        return run_message(body, store, config, telemetry).generation
+    except PampaxError as error:
+        if is_caller_error(error.kind):
+            return None
+        raise
 
 
 def _parse(body: str) -> IndexJob:

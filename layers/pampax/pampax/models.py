@@ -8,15 +8,25 @@ responses, so the three speak the same JSON. Field names listed in the product c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from .errors import InvalidRequest, PampaxError
 
 # A pasted bug report is a few KB; 64 KiB leaves room for a long traceback and still bounds the work.
 MAX_QUERY_CHARS = 65_536
+# Filters become one SQLite GLOB each, ORed: SQLite refuses a pattern over 50,000 bytes and an
+# expression tree over 1,000 deep, so both are bounded well inside what it accepts.
+MAX_FILTERS = 64
+MAX_FILTER_CHARS = 1024
 
+
+# Constrained element types also make pydantic refuse lone surrogates inside tuples, as it does for a
+# bare str field (a plain tuple[str, ...] let "\ud800" through to the cache key).
+Query = Annotated[str, StringConstraints(max_length=MAX_QUERY_CHARS)]
+Filter = Annotated[str, StringConstraints(max_length=MAX_FILTER_CHARS)]
+Filters = Annotated[tuple[Filter, ...], Field(max_length=MAX_FILTERS)]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,11 +47,11 @@ class _Request(BaseModel):
 
 
 class SearchRequest(_Request):
-    query: str = Field(max_length=MAX_QUERY_CHARS)
+    query: Query
     limit: int = Field(default=10, ge=1, le=200)
-    paths: tuple[str, ...] = Field(default=(), description="glob(s) a result's path must match")
-    langs: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
+    paths: Filters = Field(default=(), description="glob(s) a result's path must match")
+    langs: Filters = ()
+    kinds: Filters = ()
     group: Literal["chunk", "file"] = Field(
         default="chunk", description="chunk: ranked spans; file: each file once, its best spans inside it")
 
@@ -87,7 +97,7 @@ class SearchResponse(BaseModel):
 
 
 class AssembleRequest(_Request):
-    query: str = Field(max_length=MAX_QUERY_CHARS)
+    query: Query
     budget: int = Field(gt=0, le=1_000_000, description="token budget for the bundle's items")
     seeds: int = Field(default=5, ge=1, le=50, description="search hits used as seeds")
     max_items: int = Field(default=40, ge=1, le=500)
@@ -158,7 +168,7 @@ class HealthCheck(BaseModel):
 
 
 class HealthReport(BaseModel):
-    status: Literal["healthy", "unhealthy"]
+    status: Literal["healthy", "degraded", "unhealthy"]
     version: str
     engine: str
     generation: str | None
@@ -167,7 +177,7 @@ class HealthReport(BaseModel):
 
 
 class CacheWarmRequest(_Request):
-    queries: tuple[str, ...] = Field(default=(), max_length=10_000, description="queries to replay; empty: the index's most-called symbols")
+    queries: tuple[Query, ...] = Field(default=(), max_length=1_000, description="queries to replay; empty: the index's most-called symbols")
     budget: int = Field(default=8000, gt=0, le=1_000_000, description="budget of the bundles warmed for each query")
 
 

@@ -25,12 +25,19 @@ from aws_lambda_powertools.logging.formatter import BasePowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from .config import ObservabilitySettings
-from .errors import PampaxError
+from .errors import PampaxError, is_caller_error
 
 LOG_FIELDS = ("time", "level", "component", "op", "corr_id", "duration_ms", "status", "msg", "err_code", "err_kind")
 # Operation -> its latency metric. Every other figure is emitted by name below.
 LATENCY_METRICS = {"search": "search_latency_ms", "assemble": "assemble_latency_ms", "index": "index_refresh_ms"}
 METRIC_NAMES = (*LATENCY_METRICS.values(), "sqlite_read_ms", "cache_hit_ratio", "errors_total")
+
+
+def level_of(kind: str | None) -> int:
+    """Return the log level of an outcome: INFO for success, WARNING for the caller's errors, ERROR for ours."""
+    if kind is None:
+        return logging.INFO
+    return logging.WARNING if is_caller_error(kind) else logging.ERROR
 
 
 class SchemaFormatter(BasePowertoolsFormatter):
@@ -73,8 +80,23 @@ class SchemaFormatter(BasePowertoolsFormatter):
         return json.dumps(line, default=str, separators=(",", ":"))
 
 
-def make_logger(settings: ObservabilitySettings, component: str, stream: IO[str] | None = None) -> Logger:
-    """Return a Powertools Logger writing the schema to ``stream`` (stdout in Lambda, stderr for the CLI)."""
+class _DropFailures(logging.Filter):
+    """Drops the log line of a failed operation, for a CLI whose own ``pampax: kind: message`` line reports it.
+
+    ``internal`` failures keep theirs: the schema line is what an operator greps for a defect.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 - logging's name
+        return getattr(record, "status", None) != "error" or getattr(record, "err_kind", None) == "internal"
+
+
+def make_logger(settings: ObservabilitySettings, component: str, stream: IO[str] | None = None,
+                drop_failures: bool = False) -> Logger:
+    """Return a Powertools Logger writing the schema to ``stream`` (stdout in Lambda, stderr for the CLI).
+
+    ``drop_failures`` leaves out failed operations' lines but ``internal`` ones (the CLI at its
+    default level prints one line per failure itself).
+    """
     stream = stream or sys.stdout
     text = settings.log_format == "text" or (settings.log_format == "auto" and stream.isatty())
     formatter = SchemaFormatter(component, text=text)
@@ -85,6 +107,7 @@ def make_logger(settings: ObservabilitySettings, component: str, stream: IO[str]
     attached = logging.getLogger(settings.service).handlers[0]
     attached.stream = stream  # not setStream(): it flushes the old stream, which may be closed
     attached.setFormatter(formatter)
+    attached.filters = [_DropFailures()] if drop_failures else []
     logger.logger_handler = attached
     logger.setLevel(settings.log_level)
     return logger
@@ -93,13 +116,17 @@ def make_logger(settings: ObservabilitySettings, component: str, stream: IO[str]
 class MetricsSink:
     """Where EMF documents go: a text stream (Lambda's stdout) or an appended JSON-lines file."""
 
-    def __init__(self, stream: IO[str] | None = None, path: Path | None = None):
+    def __init__(self, stream: IO[str] | None = None, path: Path | None = None, create: bool = True):
         self.stream = stream
         self.path = path
+        # False for read-only commands: they append to an existing file but never create one.
+        self.create = create
 
     def write(self, documents: list[dict]) -> None:
         lines = "".join(json.dumps(d, separators=(",", ":")) + "\n" for d in documents)
         if self.path is not None:
+            if not self.create and not self.path.is_file():
+                return
             # Metrics are best effort: an unwritable metrics file must not fail the operation it measures.
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +147,10 @@ class Operation:
     sqlite_ms: float | None = None
     cache_hit: bool | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    # A failure the operation answered instead of raising (a failed health check): logged and counted,
+    # as ``degraded`` (WARNING) when the operation still did its job, else as an ``error``.
+    problem: PampaxError | None = None
+    degraded: bool = False
 
 
 class Telemetry:
@@ -134,31 +165,46 @@ class Telemetry:
     def operation(self, op: str) -> Iterator[Operation]:
         """Time the ``with`` body as ``op``; log it and emit its metrics whether it succeeds or fails.
 
-        A ``PampaxError`` is logged with its kind and code (at INFO for caller mistakes, ERROR for
-        ``internal``), counted in ``errors_total{kind}`` and re-raised unchanged.
+        A ``PampaxError`` is logged with its kind and code (see ``level_of``), counted in
+        ``errors_total{kind}`` (once per error, however many operations it crosses), marked
+        ``reported`` and re-raised unchanged.
         """
         record = Operation(op)
         started = time.perf_counter()
         try:
             yield record
         except PampaxError as error:
-            self._finish(record, started, "error", error.kind, error.code, error.message)
+            # An error an inner operation already counted (a failed load under a search) is logged, not recounted.
+            counted, error.reported = error.reported, True
+            self._finish(record, started, "error", error.kind, error.code, error.message, count=not counted)
             raise
         except Exception as error:
             self._finish(record, started, "error", "internal", 1, f"{type(error).__name__}: {error}")
             raise
         else:
-            self._finish(record, started, "ok", None, None, f"{op} ok")
+            problem = record.problem
+            if problem is None:
+                self._finish(record, started, "ok", None, None, f"{op} ok")
+            else:
+                self._finish(record, started, "degraded" if record.degraded else "error", problem.kind, problem.code,
+                             problem.message)
 
     def count_error(self, kind: str, message: str, op: str | None = None) -> None:
         """Log and count an error that did not fail the operation (a bypassed cache, say)."""
         self.logger.warning(message, extra={"op": op, "status": "degraded", "err_kind": kind})
         self.sink.write([self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": kind})])
 
+    def reject(self, error: PampaxError, op: str) -> None:
+        """Log and count a request refused before any operation ran (a 4xx from body parsing, say)."""
+        error.reported = True
+        self.logger.log(level_of(error.kind), error.message,
+                        extra={"op": op, "status": "error", "err_kind": error.kind, "err_code": error.code})
+        self.sink.write([self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": error.kind})])
+
     def _finish(self, record: Operation, started: float, status: str, kind: str | None, code: int | None,
-                message: str) -> None:
+                message: str, count: bool = True) -> None:
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        level = logging.ERROR if kind == "internal" else logging.INFO
+        level = logging.WARNING if status == "degraded" else level_of(kind)
         self.logger.log(level, message, extra={"op": record.op, "duration_ms": duration_ms, "status": status,
                                                 "err_code": code, "err_kind": kind, **record.fields})
         values: dict[str, tuple[float, MetricUnit]] = {}
@@ -170,7 +216,7 @@ class Telemetry:
             # 100 or 0 per request: CloudWatch's Average over a period is then the hit ratio in percent.
             values["cache_hit_ratio"] = (100.0 if record.cache_hit else 0.0, MetricUnit.Percent)
         documents = [self._document(values, {"op": record.op})] if values else []
-        if kind is not None:
+        if kind is not None and count:
             documents.append(self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": kind}))
         self.sink.write(documents)
 

@@ -7,8 +7,9 @@ new generation is fully fetched and verified before it replaces the old one, so 
 sees a half-written file. If the new artifact is missing or corrupt, the loaded generation keeps
 serving and the failure is logged; only a process with nothing loaded answers 503.
 
-This module holds the one module-level mutable object pampax allows (``_accessor``), because
-reusing the open index across invocations is what makes a warm Lambda fast. Lambda runs one
+This module holds one of the two module-level mutable objects pampax allows (``_accessor``; the
+other is ``deadline``'s), because reusing the open index across invocations is what makes a warm
+Lambda fast. Lambda runs one
 request at a time per process; the lock covers the local harness.
 """
 
@@ -42,9 +43,12 @@ class IndexAccessor:
         self._clock = clock
         self._index: Index | None = None
         self._checked_at = -math.inf
-        # A generation whose artifact failed verification. Artifacts are immutable, so fetching it
-        # again every refresh would only repeat the download and the failure.
-        self._rejected: tuple[str, IndexCorrupt] | None = None
+        # A generation whose artifact failed verification, and when. A cold process would otherwise
+        # download it on every request; after ``refresh_seconds`` it is tried again, since
+        # ``pampax publish`` repairs a generation's objects in place.
+        self._rejected: tuple[str, IndexCorrupt, float] | None = None
+        # Why the current pointer's generation is not the one served (None when it is): for health.
+        self.failure: PampaxError | None = None
         self._lock = threading.Lock()
 
     @property
@@ -65,21 +69,32 @@ class IndexAccessor:
                 return self._index
             try:
                 self._refresh()
+                self.failure = None
             except PampaxError as exc:
+                self.failure = exc
                 if self._index is None:
                     raise
-                self.telemetry.logger.warning(
-                    f"keeping generation {self._index.generation}: {exc.message}",
-                    extra={"op": "index", "status": "degraded", "err_kind": exc.kind, "err_code": exc.code},
-                )
+                message = f"keeping generation {self._index.generation}: {exc.message}"
+                if exc.reported:  # a failed load: its ``index`` operation logged and counted it
+                    self.telemetry.logger.warning(message, extra={"op": "index", "status": "degraded",
+                                                                  "err_kind": exc.kind, "err_code": exc.code})
+                else:  # the pointer read failed: count it, or a store outage would never show while warm
+                    self.telemetry.count_error(exc.kind, message, op="index")
             self._checked_at = now
             return self._index
 
     def describe(self) -> str:
-        """Return where the pointer points and what is served, for health checks. Raises ``StoreUnavailable``."""
+        """Return where the pointer points and what is served, for health checks.
+
+        Raises ``StoreUnavailable`` without a pointer, and the last refresh's error when the pointer
+        names a generation that could not be loaded (the process may still serve an older one).
+        """
         pointer = self.store.pointer()
         if pointer is None:
             raise StoreUnavailable(f"{self.store.location} has no current generation: run `pampax publish`")
+        if self.failure is not None and pointer.generation != self.generation:
+            raise type(self.failure)(f"{self.store.location} current {pointer.generation} is not servable"
+                                     f" ({self.failure.message}); serving {self.generation or 'nothing'}")
         return f"{self.store.location} current {pointer.generation}, serving {self.generation or 'nothing yet'}"
 
     def close(self) -> None:
@@ -96,7 +111,8 @@ class IndexAccessor:
             raise StoreUnavailable(f"{self.store.location} has no current generation: run `pampax publish`")
         if pointer.generation == self.generation:
             return
-        if self._rejected and self._rejected[0] == pointer.generation:
+        if self._rejected and self._rejected[0] == pointer.generation and (
+                self._clock() - self._rejected[2] < self.refresh_seconds):
             raise self._rejected[1]
         with self.telemetry.operation("index"):  # index_refresh_ms: fetch + verify + open
             fresh = self._load(pointer.generation)
@@ -118,7 +134,7 @@ class IndexAccessor:
                 raise IndexCorrupt(f"artifact of generation {generation} holds generation {index.generation}")
         except IndexCorrupt as exc:
             path.unlink(missing_ok=True)
-            self._rejected = (generation, exc)
+            self._rejected = (generation, exc, self._clock())
             raise
         return index
 

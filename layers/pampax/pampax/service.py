@@ -17,7 +17,7 @@ from . import __version__, db
 from .assemble import assemble
 from .cache import ReadThroughCache
 from .config import Config
-from .errors import IndexCorrupt, PampaxError
+from .errors import IndexCorrupt, PampaxError, error_for
 from .index import Index
 from .models import (
     AssembleRequest,
@@ -35,6 +35,8 @@ from .observability import Telemetry
 from .search import search
 
 IndexProvider = Callable[[], AbstractContextManager[Index]]
+# Checks whose failure leaves requests answered: the cache is bypassed, an older generation serves.
+_DEGRADING = frozenset({"cache", "artifacts"})
 # Queries ``cache warm`` replays when given none: the most-called names an agent is likely to ask about.
 WARM_DEFAULT_QUERIES = 50
 
@@ -89,29 +91,35 @@ class Service:
     def health(self, config_error: PampaxError | None = None, artifact_pointer: Callable[[], str] | None = None) -> HealthReport:
         """Return the health report: config, index, cache store and (when configured) the artifact pointer.
 
-        Never raises: every failure becomes a failed check naming its error kind.
+        Never raises: every failure becomes a failed check naming its error kind. The status is
+        ``degraded`` when the index answers but another check failed (a bypassed cache, a broken
+        current pointer while an older generation serves), else ``unhealthy``.
         """
-        checks = [HealthCheck(name="config", ok=config_error is None,
-                              detail=config_error.message if config_error else "valid",
-                              err_kind=config_error.kind if config_error else None)]
-        generation = age = None
-        try:
-            with self.index() as index:
-                generation = index.generation
-                age = _age_seconds(index.meta.get("built_at"))
-                problem = index.query("PRAGMA quick_check")[0][0]
-                if problem != "ok":
-                    raise IndexCorrupt(f"{index.path}: quick_check says {problem}")
-                checks.append(HealthCheck(name="index", ok=True, detail=f"{index.path} generation {generation}"))
-        except PampaxError as error:
-            checks.append(HealthCheck(name="index", ok=False, detail=error.message, err_kind=error.kind))
-        checks.append(_check("cache", self.cache.store.ping))
-        if artifact_pointer is not None:
-            checks.append(_check("artifacts", artifact_pointer))
-        return HealthReport(
-            status="healthy" if all(c.ok for c in checks) else "unhealthy", version=__version__, engine=db.engine(),
-            generation=generation, index_age_seconds=age, checks=checks,
-        )
+        with self.telemetry.operation("health") as op:
+            checks = [HealthCheck(name="config", ok=config_error is None,
+                                  detail=config_error.message if config_error else "valid",
+                                  err_kind=config_error.kind if config_error else None)]
+            generation = age = None
+            try:
+                with self.index() as index:
+                    generation = index.generation
+                    age = _age_seconds(index.meta.get("built_at"))
+                    problem = index.query("PRAGMA quick_check")[0][0]
+                    if problem != "ok":
+                        raise IndexCorrupt(f"{index.path}: quick_check says {problem}")
+                    checks.append(HealthCheck(name="index", ok=True, detail=f"{index.path} generation {generation}"))
+            except PampaxError as error:
+                checks.append(HealthCheck(name="index", ok=False, detail=error.message, err_kind=error.kind))
+            checks.append(_check("cache", self.cache.store.ping))
+            if artifact_pointer is not None:
+                checks.append(_check("artifacts", artifact_pointer))
+            failed = [c for c in checks if not c.ok]
+            status = "healthy" if not failed else "degraded" if all(c.name in _DEGRADING for c in failed) else "unhealthy"
+            if failed:
+                op.problem = error_for(failed[0].err_kind or "internal", f"{failed[0].name}: {failed[0].detail}")
+                op.degraded = status == "degraded"
+            return HealthReport(status=status, version=__version__, engine=db.engine(), generation=generation,
+                                index_age_seconds=age, checks=checks)
 
     def _cached(self, op, index: Index, scope: str, request, compute, model):
         index.sqlite_ms = 0.0

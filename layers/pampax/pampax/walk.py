@@ -32,36 +32,45 @@ def iter_files(root: Path) -> Iterator[str]:
     """Yield the repository's candidate files as sorted POSIX paths relative to ``root``.
 
     Symlinked files are kept only when they resolve inside ``root``; symlinked directories are never
-    entered, which rules out both escapes and cycles.
+    entered, which rules out both escapes and cycles. A directory that cannot be read (or whose
+    ``.gitignore`` cannot) is skipped, not fatal. The walk keeps its own stack, so no nesting depth
+    can exhaust Python's recursion limit.
     """
     root = root.resolve()
-    yield from _walk(root, str(root), "", [])
-
-
-def _walk(root: Path, directory: str, rel: str, ignores: list[_Ignore]) -> Iterator[str]:
-    # Directories travel as strings: pathlib's parsing was most of a Django refresh's walk.
-    ignores = ignores + _load_gitignore(directory, rel)
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        child = f"{rel}/{entry.name}" if rel else entry.name
-        if entry.is_dir(follow_symlinks=False):
-            if entry.name in IGNORED_DIRS or entry.name.endswith(IGNORED_SUFFIXES) or _is_ignored(child + "/", ignores):
-                continue
-            yield from _walk(root, entry.path, child, ignores)
-        elif entry.is_file(follow_symlinks=False) or (entry.is_symlink() and _is_inside_file(root, entry.path)):
-            if not _is_ignored(child, ignores):
-                yield child
+    # Entries are pushed in reverse, so popping yields them in sorted order, depth first. Directories
+    # travel as strings: pathlib's parsing was most of a Django refresh's walk.
+    stack: list[tuple[os.DirEntry | None, str, list[_Ignore]]] = [(None, "", [])]
+    while stack:
+        entry, rel, ignores = stack.pop()
+        if entry is not None and not entry.is_dir(follow_symlinks=False):
+            yield rel
+            continue
+        directory = entry.path if entry is not None else str(root)
+        ignores = ignores + _load_gitignore(directory, rel)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        children = []
+        for child_entry in entries:
+            child = f"{rel}/{child_entry.name}" if rel else child_entry.name
+            if child_entry.is_dir(follow_symlinks=False):
+                if not (child_entry.name in IGNORED_DIRS or child_entry.name.endswith(IGNORED_SUFFIXES)
+                        or _is_ignored(child + "/", ignores)):
+                    children.append((child_entry, child, ignores))
+            elif child_entry.is_file(follow_symlinks=False) or (
+                    child_entry.is_symlink() and _is_inside_file(root, child_entry.path)):
+                if not _is_ignored(child, ignores):
+                    children.append((child_entry, child, ignores))
+        stack.extend(reversed(children))
 
 
 def _load_gitignore(directory: str, rel: str) -> list[_Ignore]:
-    path = os.path.join(directory, ".gitignore")
-    if not os.path.isfile(path):
+    try:
+        with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:  # absent, a directory, or unreadable: no rules from here
         return []
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        lines = handle.read().splitlines()
     return [_Ignore(rel, pathspec.GitIgnoreSpec.from_lines(lines))]
 
 

@@ -56,7 +56,8 @@ def open_cache_store(config: Config, default_path: Path) -> CacheStore:
         from . import aws
         from .dynamodb import DynamoCacheStore
 
-        return DynamoCacheStore(aws.client("dynamodb", config.aws), config.cache.table)
+        # One try: a slow cache is skipped like a failing one (the request runs uncached) rather than retried.
+        return DynamoCacheStore(aws.client("dynamodb", config.aws, max_attempts=1), config.cache.table)
     from .sqlite_cache import SqliteCacheStore
 
     return SqliteCacheStore(Path(config.cache.path) if config.cache.path else default_path)

@@ -1,7 +1,7 @@
 """boto3 clients with explicit timeouts and retries, and the one translation of AWS failures into pampax errors.
 
-Every S3 and SQS call pampax makes goes through a client built here, so no call can wait on
-botocore's 60-second defaults or retry without backoff.
+Every S3, SQS and DynamoDB call pampax makes goes through a client built here, so no call can wait
+on botocore's 60-second defaults, retry without backoff, or outlast the request's deadline.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
+from .. import deadline
 from ..config import AwsSettings
 from ..errors import ConfigInvalid, StoreUnavailable
 
@@ -20,23 +21,40 @@ FAILURES = (ClientError, BotoCoreError, S3UploadFailedError)
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
-def client(service: str, settings: AwsSettings):
-    """Return a boto3 client for ``service`` configured from ``settings``.
+class DeadlineExceeded(BotoCoreError):
+    """Raised instead of an attempt that could not finish before the request's deadline (never retried)."""
+
+    fmt = "no time for another {service} call: {left:.1f} s left before the deadline, an attempt may take {attempt:.1f} s"
+
+
+def client(service: str, settings: AwsSettings, max_attempts: int | None = None):
+    """Return a boto3 client for ``service`` configured from ``settings`` (``max_attempts`` overrides its tries).
 
     Retries use botocore's ``standard`` mode (exponential backoff with jitter, throttling-aware).
-    Raises ``ConfigInvalid`` when no region can be found.
+    Every attempt checks the request's deadline first (``pampax.deadline``): one that could outlast
+    it (connect plus read timeout) fails at once with ``DeadlineExceeded``. Raises ``ConfigInvalid``
+    when no region can be found.
     """
     config = BotoConfig(
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
-        retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+        retries={"max_attempts": max_attempts or settings.max_attempts, "mode": "standard"},
     )
     try:
-        return boto3.client(
+        made = boto3.client(
             service, region_name=settings.region or None, endpoint_url=settings.endpoint_url or None, config=config
         )
     except NoRegionError as exc:
         raise ConfigInvalid("aws.region: no AWS region set (set PAMPAX_AWS_REGION or AWS_REGION)") from exc
+    attempt = settings.connect_timeout + settings.read_timeout
+
+    def within_deadline(**_) -> None:
+        left = deadline.remaining()
+        if left is not None and left < attempt:
+            raise DeadlineExceeded(service=service, left=max(left, 0.0), attempt=attempt)
+
+    made.meta.events.register("before-send", within_deadline)
+    return made
 
 
 def is_missing(exc: Exception) -> bool:

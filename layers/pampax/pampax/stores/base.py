@@ -10,7 +10,7 @@ Layout under the store's root (a directory or ``s3://bucket/prefix``)::
 ``<id>`` is the index's own generation: a digest of every source file's hash plus the schema and
 pampax versions, so the id names the content. The manifest is written only after the index file, so
 a generation without a manifest was never published and nothing reads it. Rollback is a pointer
-flip. Everything here is concrete; an adapter fills in the five byte-moving methods at the end.
+flip. Everything here is concrete; an adapter fills in the byte-moving methods at the end.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, StringConstraints, ValidationError
 
 from .. import db
 from ..errors import IndexCorrupt, InvalidArgument, StoreUnavailable
@@ -35,10 +37,16 @@ SOURCES = "sources/"
 _CHUNK = 1 << 20
 
 
+# Generation ids are hex digests; anything else (``../../x``) could walk the key space. Named by a
+# caller it is a bad argument; named by a stored pointer or manifest, a broken store.
+_GENERATION = r"^[A-Za-z0-9]{1,128}$"
+GenerationId = Annotated[str, StringConstraints(pattern=_GENERATION)]
+
+
 class Manifest(BaseModel):
     """What a published generation is: the bytes' digest and size, and what built them."""
 
-    generation: str
+    generation: GenerationId
     sha256: str
     size: int
     schema_version: str
@@ -50,8 +58,8 @@ class Manifest(BaseModel):
 class Pointer(BaseModel):
     """The ``current`` pointer; ``previous`` lets ``rollback`` undo the last flip without naming it."""
 
-    generation: str
-    previous: str | None
+    generation: GenerationId
+    previous: GenerationId | None
     updated_at: str
 
 
@@ -97,7 +105,7 @@ class ArtifactStore(ABC):
     # -- publishing ---------------------------------------------------------------------------
 
     def publish(self, index_path: Path, *, flip: bool = True) -> Manifest:
-        """Upload a built index as its generation (unless that generation exists) and flip the pointer to it.
+        """Upload a built index as its generation (unless that generation exists intact) and flip the pointer to it.
 
         Raises ``IndexMissing``/``IndexCorrupt`` when the file fails verification (nothing is
         uploaded) and ``StoreUnavailable`` when the store fails (the pointer is then unchanged).
@@ -110,7 +118,9 @@ class ArtifactStore(ABC):
             meta = dict(index.meta)
         generation = meta["generation"]
         manifest = self._read_manifest(generation)
-        if manifest is None:
+        # An existing generation is kept as it is, unless the object behind its manifest is gone or
+        # the wrong size: then it is repaired, so cold handlers stop answering 503.
+        if manifest is None or self._size(self._generation_key(generation, "index.db")) != manifest.size:
             manifest = Manifest(
                 generation=generation, sha256=sha256_file(index_path), size=index_path.stat().st_size,
                 schema_version=meta.get("schema_version", ""), pampax_version=meta.get("pampax_version", ""),
@@ -207,7 +217,7 @@ class ArtifactStore(ABC):
     # -- keys and parsing ---------------------------------------------------------------------
 
     def _generation_key(self, generation: str, name: str) -> str:
-        if not generation.isalnum():  # ids are hex digests; anything else could walk the key space
+        if not re.fullmatch(_GENERATION, generation):
             raise InvalidArgument(f"{generation!r} is not a generation id")
         return f"{GENERATIONS}/{generation}/{name}"
 
@@ -236,6 +246,10 @@ class ArtifactStore(ABC):
     @abstractmethod
     def _upload(self, key: str, path: Path) -> None:
         """Store a (large) file under ``key``. Raises ``StoreUnavailable``."""
+
+    @abstractmethod
+    def _size(self, key: str) -> int | None:
+        """Return a stored object's size in bytes, or None when it does not exist. Raises ``StoreUnavailable``."""
 
     @abstractmethod
     def _download(self, key: str, path: Path) -> bool:

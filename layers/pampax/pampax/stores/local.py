@@ -41,6 +41,15 @@ class LocalArtifactStore(ArtifactStore):
     def _upload(self, key: str, path: Path) -> None:
         self._replace(key, lambda temporary: shutil.copyfile(path, temporary))
 
+    def _size(self, key: str) -> int | None:
+        path = self._path(key)
+        try:
+            return path.stat().st_size
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot stat {path}: {exc.strerror}") from exc
+
     def _download(self, key: str, path: Path) -> bool:
         source = self._path(key)
         if not source.is_file():

@@ -45,6 +45,14 @@ class S3ArtifactStore(ArtifactStore):
         except FAILURES as exc:
             raise unavailable(f"{self.location}/{key}", exc) from exc
 
+    def _size(self, key: str) -> int | None:
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=self._object_key(key))["ContentLength"]
+        except FAILURES as exc:
+            if is_missing(exc):
+                return None
+            raise unavailable(f"{self.location}/{key}", exc) from exc
+
     def _download(self, key: str, path: Path) -> bool:
         try:
             self.client.download_file(self.bucket, self._object_key(key), str(path))

@@ -8,6 +8,7 @@ record exists, the old one expired, or an in-progress record's lease ran out; ot
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -35,7 +36,10 @@ class SqlitePersistenceLayer(BasePersistenceLayer):
     @property
     def conn(self):
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CacheUnavailable(f"cache file {self.path}: {exc.strerror or exc}") from exc
             conn = db.connect(self.path)
             conn.execute("PRAGMA busy_timeout = 2000")
             conn.execute("PRAGMA journal_mode = WAL")
@@ -95,7 +99,7 @@ def _replaceable(row) -> bool:
 
 
 class SqliteCacheStore(CacheStore):
-    """The local cache file."""
+    """The local cache file, created by the first write: clearing, counting and pinging never create it."""
 
     def __init__(self, path: str | Path):
         self.layer = SqlitePersistenceLayer(Path(path))
@@ -104,6 +108,8 @@ class SqliteCacheStore(CacheStore):
         return self.layer
 
     def clear(self, prefix: str) -> int:
+        if not self.layer.path.exists():
+            return 0
         try:
             with self.layer.conn as conn:
                 return conn.execute("DELETE FROM cache WHERE substr(id, 1, ?) = ?", (len(prefix), prefix)).rowcount
@@ -111,6 +117,8 @@ class SqliteCacheStore(CacheStore):
             raise CacheUnavailable(f"cache file {self.layer.path}: {exc}") from exc
 
     def count(self, prefix: str) -> int:
+        if not self.layer.path.exists():
+            return 0
         try:
             return self.layer.conn.execute(
                 "SELECT count(*) FROM cache WHERE substr(id, 1, ?) = ?", (len(prefix), prefix)
@@ -119,5 +127,12 @@ class SqliteCacheStore(CacheStore):
             raise CacheUnavailable(f"cache file {self.layer.path}: {exc}") from exc
 
     def ping(self) -> str:
-        self.count("")
-        return str(self.layer.path)
+        path = self.layer.path
+        if path.exists():
+            self.count("")
+            return str(path)
+        # Not created yet: check that the first write could create it (the nearest existing directory is writable).
+        parent = next(p for p in path.parents if p.exists())
+        if not (parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)):
+            raise CacheUnavailable(f"cache file {path}: cannot be created under {parent}")
+        return f"{path} (created on first write)"
