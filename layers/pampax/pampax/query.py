@@ -74,6 +74,8 @@ _FILE_SUFFIXES = frozenset("html htm txt json yaml yml css md rst cfg ini toml x
 _RECEIVERS = frozenset({"self", "cls", "this", "super"})
 # A query of at most this many words with no traceback may itself be an error message.
 _SENTENCE_WORDS = 40
+# Quoted strings are read as error messages only in a query of at most this many words.
+_QUOTES_WORDS = 300
 STOPWORDS = frozenset(
     "a about above after again all also am an and any are as at be because been before being below between both but by "
     "can could did do does doing down during each few for from further had has have having he her here hers him his how "
@@ -246,8 +248,10 @@ def _code_names(text: str, plan: QueryPlan) -> dict[str, float]:
 def _message_runs(text: str, has_traceback: bool) -> list[list[str]]:
     """Return word runs (three words or more) of the text's likely error messages, longest first."""
     sources = [m.group(2) for m in _EXCEPTION_LINE.finditer(text)]
-    sources += [next(g for g in m.groups() if g is not None) for m in _QUOTED.finditer(text)]
-    if not has_traceback and len(_WORD.findall(text)) <= _SENTENCE_WORDS:
+    words = len(_WORD.findall(text))
+    if words <= _QUOTES_WORDS:  # in a long report, quoted strings are mostly its code's literals
+        sources += [next(g for g in m.groups() if g is not None) for m in _QUOTED.finditer(text)]
+    if not has_traceback and words <= _SENTENCE_WORDS:
         sources.append(text)
     runs: set[tuple[str, ...]] = set()
     for source in sources:
