@@ -87,8 +87,8 @@ def search(index: Index, request: SearchRequest, settings: SearchSettings = Sear
 
 
 def search_files(index: Index, plan: QueryPlan, terms: list[str], request: SearchRequest,
-                 settings: SearchSettings) -> list[tuple[RankedFile, list[_Candidate]]]:
-    """Return ranked files best first, each with its chunks best first (at most 1 + ``_FILE_SPANS``)."""
+                 settings: SearchSettings, spans: int = _FILE_SPANS) -> list[tuple[RankedFile, list[_Candidate]]]:
+    """Return ranked files best first, each with its chunks best first (at most 1 + ``spans``)."""
     pool = find_candidates(index, plan, terms, request, limit=request.limit)
     scores = {c.chunk_id: (c.file_id, c.score / c.prior) for c in pool}
     chunks = {c.chunk_id: c for c in pool}
@@ -103,14 +103,14 @@ def search_files(index: Index, plan: QueryPlan, terms: list[str], request: Searc
     ordered = sorted(scores.items(), key=lambda item: -item[1][1])
     ranked = rank_files(index, plan, [(cid, fid, score) for cid, (fid, score) in ordered],
                         _frame_files(index, plan), settings)
-    wanted = [cid for f in ranked[:request.limit] for cid in f.chunk_ids[:1 + _FILE_SPANS] if cid not in chunks]
+    wanted = [cid for f in ranked[:request.limit] for cid in f.chunk_ids[:1 + spans] if cid not in chunks]
     if wanted:
         # Files found by their definitions or paths alone still obey the request's filters.
         filters, params = _filters(request)
         chunks.update(_load_candidates(index, wanted, filters, params))
     out = []
     for file in ranked:
-        shown = [chunks[cid] for cid in file.chunk_ids[:1 + _FILE_SPANS] if cid in chunks]
+        shown = [chunks[cid] for cid in file.chunk_ids[:1 + spans] if cid in chunks]
         if shown:
             out.append((file, shown))
     return out
