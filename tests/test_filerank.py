@@ -114,3 +114,18 @@ def test_bundle_seeds_come_from_the_file_ranking(reports_index):
     bundle = assemble(reports_index, AssembleRequest(query=REPORT, budget=2000))
     assert bundle.items[0].path == top.path
     assert bundle.evidence[0].role == "seed"
+
+
+def test_cli_answers_file_grouped_search(reports_index_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from pampax_local.cli import app
+
+    result = CliRunner().invoke(app, ["search", REPORT, "--group", "file", "--index", str(reports_index_path)])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    paths = [hit["path"] for hit in body["results"]]
+    assert paths[0] == "calc/parser.py" and len(paths) == len(set(paths))
+    assert {"path", "start_line", "end_line", "symbol", "kind", "lang", "score", "snippet", "spans"} <= set(body["results"][0])

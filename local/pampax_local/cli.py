@@ -51,6 +51,11 @@ class BundleFormat(str, Enum):
     md = "md"
 
 
+class Group(str, Enum):
+    chunk = "chunk"
+    file = "file"
+
+
 class Scope(str, Enum):
     search = "search"
     bundle = "bundle"
@@ -147,11 +152,12 @@ def search(
     path: Annotated[Optional[list[str]], typer.Option("--path", help="glob a result's path must match; repeatable")] = None,
     lang: Annotated[Optional[list[str]], typer.Option("--lang", help="language to keep, e.g. python; repeatable")] = None,
     kind: Annotated[Optional[list[str]], typer.Option("--kind", help="symbol kind to keep, e.g. function; repeatable")] = None,
+    group: Annotated[Group, typer.Option("--group", help="chunk: ranked spans; file: each file once, with its best spans")] = Group.chunk,
     format: Annotated[JsonOrText, typer.Option("--format", help="json or text")] = JsonOrText.json,
 ) -> None:
-    """Search the index; every hit says why it scored (``explain``).
+    """Search the index; every hit says why it scored (explain).
 
-    Example: pampax search "QuerySet.filter" --lang python --limit 5 ; pampax search - < bug-report.txt
+    Example: pampax search "QuerySet.filter" --lang python --limit 5 ; pampax search - --group file < bug-report.txt
     """
     json_out = format is JsonOrText.json
 
@@ -159,7 +165,7 @@ def search(
         service = _service(config_of(ctx), index)
         request = validate(SearchRequest, {
             "query": sys.stdin.read() if query == "-" else query, "limit": service.config.search.limit if limit is None else limit, "paths": path or (),
-            "langs": lang or (), "kinds": kind or (),
+            "langs": lang or (), "kinds": kind or (), "group": group.value,
         }, InvalidArgument)
         return service.search(request)
 
@@ -171,6 +177,8 @@ def search(
         typer.echo(f"{hit.path}:{hit.start_line}-{hit.end_line}  {hit.symbol or '-'}  ({hit.kind}, {hit.score})")
         for line in hit.snippet.splitlines():
             typer.echo(f"    {line}")
+        for span in hit.spans:
+            typer.echo(f"  also {span.start_line}-{span.end_line}  {span.symbol or '-'}")
 
 
 @app.command()

@@ -181,3 +181,15 @@ def test_without_a_header_the_request_id_is_the_correlation_id(aws, generations,
     call(handler, event)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{\"time\"")]
     assert lines and {line["corr_id"] for line in lines} == {event["requestContext"]["requestId"]}
+
+
+def test_file_grouped_search_over_http_matches_the_core(aws, generations):
+    aws.store.publish(generations[0])
+    request = {"query": "get_user_by_id place_order", "limit": 5, "group": "file"}
+    status, body = call(load_handler("search"), api_event("POST", "/search", request))
+    assert status == 200
+    with open_index(generations[0]) as index:
+        expected = search(index, SearchRequest(**request), SearchSettings())
+    assert body == expected.model_dump(mode="json")
+    paths = [hit["path"] for hit in body["results"]]
+    assert len(paths) == len(set(paths)) and "signals" in body["results"][0]["explain"]
