@@ -19,11 +19,15 @@ def shop_repo(tmp_path: Path) -> Path:
     return Path(shutil.copytree(FIXTURES / "shop", tmp_path / "shop"))
 
 
+def _built_once(tmp_path_factory, name: str) -> Path:
+    repo = Path(shutil.copytree(FIXTURES / name, tmp_path_factory.mktemp(name) / name))
+    return Path(build_index(repo).index)
+
+
 @pytest.fixture(scope="session")
 def shop_index_path(tmp_path_factory) -> Path:
     """An index of the ``shop`` fixture, built once per session; tests must only read it."""
-    repo = Path(shutil.copytree(FIXTURES / "shop", tmp_path_factory.mktemp("shop") / "shop"))
-    return Path(build_index(repo).index)
+    return _built_once(tmp_path_factory, "shop")
 
 
 @pytest.fixture
@@ -35,8 +39,7 @@ def shop_index(shop_index_path: Path):
 @pytest.fixture(scope="session")
 def reports_index_path(tmp_path_factory) -> Path:
     """An index of the ``reports`` fixture (a package, tests in their own folder, examples, docs)."""
-    repo = Path(shutil.copytree(FIXTURES / "reports", tmp_path_factory.mktemp("reports") / "reports"))
-    return Path(build_index(repo).index)
+    return _built_once(tmp_path_factory, "reports")
 
 
 @pytest.fixture

@@ -71,7 +71,8 @@ TOOLS = (
              "Ranked code search. `query` may be an identifier (`get_user_by_id`, `QuerySet.filter`), an error "
              "message, a question or a whole pasted bug report with its traceback. Returns spans (path, lines, "
              "symbol, snippet) best first, each with an `explain` of its score. Narrow with `paths` (globs such as "
-             "`django/db/*`), `langs` or `kinds`. Follow up with `read_span` or `symbol` on a hit."),
+             "`django/db/*`), `langs` or `kinds`. For a bug report set `group: \"file\"`: each file once, best "
+             "first, with its best spans. Follow up with `read_span` or `symbol` on a hit."),
     ToolSpec("assemble", AssembleRequest, AssembleResponse,
              "Build a context bundle for a task within a token `budget`: search hits plus their callers, callees "
              "and tests, full text first, then capsules (signature, docstring, matching lines). Use it when you "
