@@ -61,7 +61,7 @@ def test_a_file_score_is_its_prior_times_its_weighted_signals(reports_index):
         expected = s["prior"] * (s["content"] + 0.7 * s["definitions"] + 0.2 * s["mentions"] + 0.4 * s["frames"])
         assert hit.score == pytest.approx(expected, abs=1e-3)
     off = _files(reports_index, REPORT, SearchSettings(definition_weight=0))[0]
-    assert off.score == pytest.approx(off.explain.signals["content"], abs=1e-3)
+    assert off.score == pytest.approx(off.explain.signals["prior"] * off.explain.signals["content"], abs=1e-3)
 
 
 def test_tests_by_content_rank_below_code(reports_index):

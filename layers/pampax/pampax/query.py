@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .terms import IDENTIFIER, joined, split_identifier
+from .terms import IDENTIFIER, fold, joined, split_identifier
 
 # Every pattern here is linear in the text's length: tokens have bounded lengths and a match can
 # only start where a token starts (a lookbehind), so a 64 KiB run of one letter cannot backtrack.
@@ -51,6 +51,8 @@ _URL = re.compile(r"https?://[^\s<>()\[\]`'\"]{1,500}")
 _SOURCE_LINK = re.compile(r"/(?:blob|tree|raw)/[^/\s]{1,100}/(?P<path>[^#?\s]{1,300})")
 # A path written out ("xarray/core/dataset.py", "lib/foo/bar.rs"): a file the reporter points at.
 _PATH = re.compile(r"(?<![\w./-])(?P<path>(?:[\w.-]{1,100}/){1,20}[\w.-]{1,100}\.[A-Za-z]{1,8})(?![\w/])")
+# "Traceback (most recent call last):" says a traceback follows, nothing about the code in it.
+_TRACEBACK_HEADER = re.compile(r"Traceback \(most recent call last\):")
 # Commit ids and other hex digests are not words anyone searches for.
 _HEX = re.compile(r"(?<![\w.])(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,64}(?![\w.])")
 # Code the report quotes: fenced blocks, `inline` spans, doctest and indented lines; and call syntax.
@@ -157,14 +159,14 @@ def plan_query(text: str) -> QueryPlan:
         pieces = [p for p in match.group().split(".") if p not in _RECEIVERS]
         if pieces and pieces[-1].lower() not in _FILE_SUFFIXES:
             _add_identifier(plan, ".".join(pieces), seen)
-    for word in IDENTIFIER.findall(_DOTTED.sub(" ", rest)):
-        if single_word or _looks_like_code(word):
+    for word in _WORD.findall(_DOTTED.sub(" ", rest)):
+        if not IDENTIFIER.fullmatch(word):  # "café", "Größe", "3d": folded as the index folds them
+            if not word.isdigit() and (folded := fold(word)) not in STOPWORDS:
+                plan.words.append(folded)
+        elif single_word or _looks_like_code(word):
             _add_identifier(plan, word, seen)
         elif word.lower() not in STOPWORDS and len(word) > 1:
             plan.words.append(word.lower())
-    for word in _WORD.findall(rest):
-        if not IDENTIFIER.fullmatch(word) and not word.isdigit() and word.lower() not in STOPWORDS:
-            plan.words.append(word.lower())  # non-ASCII words, "3d"
     plan.words = list(dict.fromkeys(plan.words))
     plan.names = _code_names(text, plan)
     return plan
@@ -176,7 +178,7 @@ def _strip_noise(text: str) -> tuple[str, list[str]]:
     dropped = _listing_lines(lines)
     text = "\n".join(line for number, line in enumerate(lines) if number not in dropped)
     paths = [m["path"] for url in _URL.findall(text) if (m := _SOURCE_LINK.search(url))]
-    text = _HEX.sub(" ", _URL.sub(" ", text))
+    text = _TRACEBACK_HEADER.sub(" ", _HEX.sub(" ", _URL.sub(" ", text)))
     paths += [m["path"] for m in _PATH.finditer(text)]
     return text, list(dict.fromkeys(p.strip("/") for p in paths))
 

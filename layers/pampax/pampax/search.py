@@ -129,9 +129,10 @@ def _file_hit(index: Index, ranked: RankedFile, best: _Candidate, rest: list[_Ca
 def select_terms(index: Index, plan: QueryPlan, max_terms: int) -> list[str]:
     """Return the FTS tokens to match: identifiers first, then words, each group rarest-first.
 
-    Tokens that occur in no chunk are dropped; so are tokens in more than ``_COMMON_SHARE`` of the
-    chunks (``self``, ``get``, ``the``) while rarer ones remain: they cost the most to match and
-    discriminate least. A short query keeps its identifiers in the order written.
+    Tokens that occur in no chunk are dropped. A query with more than ``max_terms`` tokens also drops
+    those in more than ``_COMMON_SHARE`` of the chunks (``self``, ``get``, ``the``) while rarer ones
+    remain: they cost the most to match and discriminate least. A short query keeps all its tokens,
+    identifiers first, in the order written.
     """
     strong = plan.strong_terms()
     words = [t for t in plan.word_terms() if t not in strong]
@@ -143,8 +144,10 @@ def select_terms(index: Index, plan: QueryPlan, max_terms: int) -> list[str]:
     # knows well they only add slow, weak matches ("query", "set" for QuerySet: 13 ms -> 2 ms).
     if not strong or max(frequency.get(t, 0) for t in strong) < _ATTESTED:
         words += parts
-    limit = _COMMON_SHARE * max(_chunk_count(index), 1)
     present = [t for t in strong + words if frequency.get(t, 0) > 0]
+    if len(present) <= max_terms:
+        return present  # a short query keeps every word it has ("cache key"), common or not
+    limit = _COMMON_SHARE * max(_chunk_count(index), 1)
     informative = [t for t in present if frequency[t] <= limit] or present
     if len(informative) <= max_terms:
         return [t for t in present if t in informative]

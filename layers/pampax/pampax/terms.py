@@ -10,6 +10,7 @@ The same functions cut queries, so the index and the query side agree by constru
 from __future__ import annotations
 
 import re
+import unicodedata
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # camelCase / PascalCase / ACRONYMWord boundaries: "HTTPResponseCode" -> HTTP, Response, Code.
@@ -45,6 +46,11 @@ def expand_parts(text: str) -> str:
             words.extend(parts)
             words.append("".join(parts))
     return " ".join(words)
+
+
+def fold(word: str) -> str:
+    """Return ``word`` lowercased without diacritics, as FTS5's unicode61 tokenizer indexes it ("Größe" -> "große")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
 
 
 def fts_token(word: str) -> str:
