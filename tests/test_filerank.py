@@ -3,6 +3,8 @@ folder of their own (not named ``tests``), loose example scripts and prose docs.
 
 import pytest
 
+from tests.conftest import FIXTURES
+
 from pampax.assemble import assemble
 from pampax.config import SearchSettings
 from pampax.models import AssembleRequest, SearchRequest
@@ -129,3 +131,26 @@ def test_cli_answers_file_grouped_search(reports_index_path):
     paths = [hit["path"] for hit in body["results"]]
     assert paths[0] == "calc/parser.py" and len(paths) == len(set(paths))
     assert {"path", "start_line", "end_line", "symbol", "kind", "lang", "score", "snippet", "spans"} <= set(body["results"][0])
+
+
+def test_package_prior_follows_a_refresh_of_a_live_index(tmp_path):
+    # GIVEN a live connection that has already ranked (and memoized which directories are packages)
+    import shutil
+
+    from pampax.build import build_index
+    from pampax.index import Index
+
+    repo = shutil.copytree(FIXTURES / "reports", tmp_path / "reports")
+    index = Index(build_index(repo).index)
+    query = "parse_expression nested expressions demo"
+    with index.snapshot():
+        before = {h.path: h.explain.signals["prior"] for h in _files(index, query)}
+    assert before["examples/demo.py"] == SearchSettings().script_factor
+    # WHEN examples/ becomes a package and the index is refreshed in place
+    (repo / "examples" / "__init__.py").write_text("")
+    build_index(repo)
+    # THEN the same connection's next snapshot ranks demo.py as package code
+    with index.snapshot():
+        after = {h.path: h.explain.signals["prior"] for h in _files(index, query)}
+    assert after["examples/demo.py"] == 1.0
+    index.close()

@@ -54,7 +54,10 @@ class Index:
         """
         self.conn.execute("BEGIN")
         try:
-            self.meta = self._read_meta()
+            meta = self._read_meta()
+            if meta.get("generation") != self.meta.get("generation"):
+                self._memo.clear()  # a refresh committed: what was derived from the old rows is stale
+            self.meta = meta
             yield self
         finally:
             self.conn.execute("COMMIT")
@@ -78,7 +81,7 @@ class Index:
             self.sqlite_ms += (time.perf_counter() - started) * 1000
 
     def memo(self, key: str, compute):
-        """Return ``compute()``, computed once per open index: the index never changes while open."""
+        """Return ``compute()``, computed once per generation of this open index."""
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]

@@ -95,8 +95,9 @@ def search_files(index: Index, plan: QueryPlan, terms: list[str], request: Searc
     title = request.query.strip().split("\n", 1)[0]
     if settings.title_weight and title != request.query.strip():
         title_plan = plan_query(title)
+        # The title's own BM25 pool; exact matches already entered through the whole query.
         for c in find_candidates(index, title_plan, select_terms(index, title_plan, settings.max_terms), request,
-                                 limit=request.limit):
+                                 limit=request.limit, exact=False):
             file_id, score = scores.get(c.chunk_id, (c.file_id, 0.0))
             scores[c.chunk_id] = (file_id, score + settings.title_weight * c.score / c.prior)
             chunks.setdefault(c.chunk_id, c)
@@ -157,8 +158,13 @@ def select_terms(index: Index, plan: QueryPlan, max_terms: int) -> list[str]:
     return chosen[:max_terms]
 
 
-def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: SearchRequest, *, limit: int) -> list[_Candidate]:
-    """Return scored candidates best-first; ``limit`` sizes the BM25 pool (the caller slices)."""
+def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: SearchRequest, *, limit: int,
+                    exact: bool = True) -> list[_Candidate]:
+    """Return scored candidates best-first; ``limit`` sizes the BM25 pool (the caller slices).
+
+    ``exact`` also enters the chunks defining a query identifier and those holding an error message
+    verbatim, which BM25 may rank below the pool.
+    """
     if not terms:
         return []
     match = " OR ".join(fts_token(t) for t in terms)
@@ -172,12 +178,13 @@ def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: Se
             WHERE chunks_fts MATCH ? {filters} ORDER BY rank, chunks_fts.rowid LIMIT ?""",
         (match, *params, pool),
     ))
-    phrases = _phrase_chunks(index, plan, filters, params)
+    phrases = _phrase_chunks(index, plan, filters, params) if exact else {}
     # Chunks found only by an exact symbol name or a verbatim message run ranked below the BM25 pool;
     # they enter at half the pool's lowest score and compete through their boosts. (Asking FTS5 for
     # their own BM25 with ``rowid IN (...)`` re-runs the match per row: 250 ms on a bug report.)
     floor = max(scores.values(), default=-1.0) * _BELOW_POOL
-    for chunk_id in (_symbol_chunks(index, plan, filters, params) | phrases.keys()) - scores.keys():
+    exact_chunks = _symbol_chunks(index, plan, filters, params) | phrases.keys() if exact else set()
+    for chunk_id in exact_chunks - scores.keys():
         scores[chunk_id] = floor
     found = _load_candidates(index, list(scores), "", [])
     frame_files = _frame_files(index, plan)
