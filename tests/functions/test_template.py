@@ -9,8 +9,9 @@ import re
 import tomllib
 
 from pampax.config import ObservabilitySettings
-from pampax.errors import ERROR_TABLE
+from pampax.errors import ERROR_TABLE, InvalidRequest, http_status_for
 from pampax.observability import LATENCY_METRICS, METRIC_NAMES, MetricsSink, Telemetry, make_logger
+from pampax_local.openapi import ROUTES
 from pampax_local.sam import load_template, read_template
 
 from .support import REPO, TEMPLATE
@@ -77,6 +78,112 @@ def test_the_layer_requirements_mirror_the_runtime_dependencies():
     lines = (REPO / "layers" / "pampax" / "requirements.txt").read_text().splitlines()
     layer = {line.replace(" ", "") if ";" in line else line.strip() for line in lines if line and not line.startswith("#")}
     assert layer == expected
+
+
+# -- hardening ----------------------------------------------------------------------------------
+
+
+def _events(logical_id: str) -> dict[str, dict]:
+    return RESOURCES[logical_id]["Properties"].get("Events", {})
+
+
+def test_the_index_function_reserves_concurrency_and_its_queue_stays_inside_it():
+    # GIVEN the SQS consumer that builds indexes
+    props = RESOURCES["IndexFunction"]["Properties"]
+    jobs = next(e for e in _events("IndexFunction").values() if e["Type"] == "SQS")
+    # THEN its concurrency is reserved (capped, so a burst of jobs cannot take what search runs on)
+    assert props["ReservedConcurrentExecutions"] == {"Ref": "IndexConcurrency"}
+    # AND SQS never invokes it past that cap, where a throttle would count a receive toward the DLQ
+    assert jobs["Properties"]["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "IndexConcurrency"}
+    parameter = TEMPLATE_DATA["Parameters"]["IndexConcurrency"]
+    assert 2 <= parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"] <= 20  # SQS's minimum is 2
+    # AND no request handler reserves any: they share the unreserved pool the index function cannot enter
+    assert [f for f in FUNCTIONS if "ReservedConcurrentExecutions" in RESOURCES[f]["Properties"]] == ["IndexFunction"]
+
+
+def test_post_index_only_queues_and_only_the_queue_consumer_writes_the_bucket():
+    # GIVEN the two functions that share functions/index/ (its handler dispatches on the event)
+    api, consumer = FUNCTIONS["IndexApiFunction"], FUNCTIONS["IndexFunction"]
+    assert (api.code_dir, api.handler) == (consumer.code_dir, consumer.handler)
+    # THEN the API one serves POST /index, may send to the queue, and touches no S3 object at all
+    assert api.routes == (("POST", "/index"),) and api.queue_batch_size is None
+    assert "SQSSendMessagePolicy" in _policy_text("IndexApiFunction") and "s3:" not in _policy_text("IndexApiFunction")
+    # AND the consumer takes SQS records only, writes the artifacts, and sends nothing
+    assert consumer.routes == () and consumer.queue_batch_size == 1
+    assert "s3:PutObject" in _policy_text("IndexFunction") and "SQSSendMessagePolicy" not in _policy_text("IndexFunction")
+
+
+def test_every_function_logs_to_a_group_with_a_retention():
+    groups = {r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"] for r in RESOURCES.values()
+              if r["Type"] == "AWS::Logs::LogGroup" and "LogGroupName" in r["Properties"]}
+    for logical_id in FUNCTIONS:
+        # the name Lambda writes to, so the group exists (with its retention) before the first invocation
+        assert groups[f"/aws/lambda/${{{logical_id}}}"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, logical_id
+    parameter = TEMPLATE_DATA["Parameters"]["LogRetentionDays"]
+    assert parameter["Default"] in parameter["AllowedValues"]
+
+
+def test_the_api_writes_json_access_logs_to_a_group_with_a_retention():
+    api = RESOURCES["Api"]
+    setting = api["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": "ApiAccessLogGroup.Arn"}
+    assert RESOURCES["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    # each line parses as JSON once API Gateway fills in its variables (unescaped values are left out)
+    line = json.loads(re.sub(r"\$context\.[\w.]+", "x", setting["Format"]))
+    assert {"requestId", "caller", "httpMethod", "resourcePath", "status", "integrationLatency"} <= set(line)
+    # AND API Gateway has the account's CloudWatch role before the stage with access logging exists
+    assert api["DependsOn"] == "ApiGatewayAccount"
+    account = RESOURCES["ApiGatewayAccount"]["Properties"]
+    assert account["CloudWatchRoleArn"] == {"Fn::GetAtt": "ApiGatewayLogRole.Arn"}
+    assert RESOURCES["ApiGatewayLogRole"]["DeletionPolicy"] == "Retain"
+
+
+def _within(gateway: dict, handler: dict) -> bool:
+    """Return whether every constraint of a gateway schema is also in the handler model's JSON schema."""
+    return all(key in handler and (_within(value, handler[key]) if isinstance(value, dict) else value == handler[key])
+               for key, value in gateway.items())
+
+
+def test_request_bodies_are_validated_at_the_gateway_as_the_handlers_validate_them():
+    models = RESOURCES["Api"]["Properties"]["Models"]
+    routes = {(e["Properties"]["Method"].upper(), e["Properties"]["Path"]): e["Properties"]
+              for f in FUNCTIONS for e in _events(f).values() if e["Type"] == "Api"}
+    for method, path, _, request, _, _ in ROUTES:
+        schema = request.model_json_schema() if request is not None else {}
+        event = routes[(method.upper(), path)]
+        if not schema.get("required"):
+            # an empty body is a whole request here (every field has a default): the handler decides
+            assert "RequestModel" not in event, path
+            continue
+        # GIVEN a route whose body has required fields
+        assert event["RequestModel"] == {"Model": request.__name__, "Required": True, "ValidateBody": True}
+        model = models[request.__name__]
+        # THEN its gateway model names exactly the handler model's fields, refuses others, requires the same
+        assert (model["type"], model["additionalProperties"]) == ("object", False)
+        assert set(model["properties"]) == set(request.model_fields), path
+        assert sorted(model["required"]) == sorted(schema["required"]), path
+        # AND every constraint it states is one the handler states too: the gateway is never the stricter
+        for name, constraints in model["properties"].items():
+            assert _within(constraints, schema["properties"][name]), (path, name)
+            # pydantic's lax mode takes "10" for an int and "true" for a bool: those types stay the handler's
+            assert constraints.get("type") not in {"integer", "number", "boolean"}, (path, name)
+    assert set(models) == {e["RequestModel"]["Model"] for e in routes.values() if "RequestModel" in e}
+
+
+def test_a_body_the_gateway_refuses_answers_the_handlers_error_body():
+    response = RESOURCES["Api"]["Properties"]["GatewayResponses"]["BAD_REQUEST_BODY"]
+    assert response["StatusCode"] == http_status_for("invalid_request") == 422
+    # $context.error.messageString is the message as a quoted JSON string
+    body = response["ResponseTemplates"]["application/json"].replace("$context.error.messageString", '"Invalid request body"')
+    assert json.loads(body) == InvalidRequest("Invalid request body").to_dict()
+
+
+def test_the_bucket_aborts_incomplete_multipart_uploads():
+    rules = RESOURCES["ArtifactBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    aborts = [r for r in rules if "AbortIncompleteMultipartUpload" in r]
+    assert len(aborts) == 1 and aborts[0]["Status"] == "Enabled"
+    assert "Prefix" not in aborts[0] and "Filter" not in aborts[0]  # the whole bucket: publishes and uploads
+    assert 1 <= aborts[0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] <= 7
 
 
 # -- monitoring ---------------------------------------------------------------------------------
