@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -38,6 +39,9 @@ from pampax_local.sam import FunctionSpec, Handler, find_template, import_handle
 
 # The account id moto and `sam local generate-event` use in ARNs.
 LOCAL_ACCOUNT = "123456789012"
+# What a refused request may still send, and for how long, before its connection is closed.
+_DRAIN_BYTES = 8 * 1024 * 1024
+_DRAIN_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,7 @@ class _Route(BaseHTTPRequestHandler):
             return self._write(proxy_response(InvalidArgument(f"Content-Length {declared!r} is not a byte count")))
         if int(declared) > self.server.max_body_bytes:
             # Refused before reading: a huge declared body costs neither memory nor a wait.
-            self.close_connection = True
-            return self._write(proxy_response(PayloadTooLarge(
+            return self._refuse_unread(proxy_response(PayloadTooLarge(
                 f"request body is {declared} bytes; the limit is {self.server.max_body_bytes}")))
         try:
             body = self.rfile.read(int(declared))
@@ -162,6 +165,25 @@ class _Route(BaseHTTPRequestHandler):
             except Exception:  # what API Gateway answers when a function crashes
                 response = {"statusCode": 502, "body": json.dumps({"message": "Internal server error"})}
         self._write(response)
+
+    def _refuse_unread(self, response: dict) -> None:
+        """Answer, then drop what the client still sends before closing.
+
+        Closing a socket with unread data makes the kernel reset the connection, and a client still
+        sending its body then reads a broken pipe instead of the answer. Half-closing first lets it
+        read the answer at once; the drain is bounded in bytes and in time.
+        """
+        self.close_connection = True
+        self._write(response)
+        self.wfile.flush()
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(_DRAIN_SECONDS)
+            left = _DRAIN_BYTES
+            while left > 0 and (chunk := self.connection.recv(min(left, 65536))):
+                left -= len(chunk)
+        except OSError:
+            pass
 
     def _write(self, response: dict) -> None:
         body = response.get("body") or ""

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import socket
+import time
 import threading
 import urllib.error
 import urllib.request
@@ -187,3 +188,21 @@ def test_serve_answers_a_burst_of_clients_without_refusing_any(server):
     for thread in threads:
         thread.join()
     assert results == [200] * 32
+
+
+def test_serve_answers_413_to_a_client_still_sending_its_body(server):
+    # A client that sends a too-large body whole must read the 413, not a reset connection.
+    host, port = server.split("//")[1].rstrip("/").split(":")
+    body = b"x" * 4_000_000
+    for _ in range(10):
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
+            try:
+                conn.sendall(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server may stop reading once its drain budget is spent; the answer is still there
+            time.sleep(0.1)  # let a reset, if the server sent one, arrive before the answer is read
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.0 413"), answer[:80]
