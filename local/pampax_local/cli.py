@@ -20,12 +20,12 @@ from typing import Annotated, Optional
 import typer
 
 from pampax import __version__
-from pampax import assemble as bundles
 from pampax.cache import ReadThroughCache
 from pampax.config import Config, ResolvedConfig
 from pampax.dashboard import render_text, summarize
 from pampax.errors import ConfigInvalid, InvalidArgument, PampaxError, PathNotFound, exit_code_for
 from pampax.index import DEFAULT_INDEX, open_index
+from pampax.markdown import to_markdown
 from pampax.models import (
     AssembleRequest,
     CacheClearRequest,
@@ -182,8 +182,11 @@ def assemble(
     seeds: Annotated[Optional[int], typer.Option("--seeds", help="search hits that seed the bundle")] = None,
     max_items: Annotated[Optional[int], typer.Option("--max-items", help="items the bundle may hold")] = None,
     format: Annotated[BundleFormat, typer.Option("--format", help="json or md")] = BundleFormat.json,
+    evidence: Annotated[bool, typer.Option("--evidence", help="md: append the evidence table (not counted in the budget)")] = False,
 ) -> None:
     """Assemble a token-budgeted context bundle with evidence, stop reason and token report.
+
+    The Markdown printed (without --evidence) is tokens.used tokens long, header included.
 
     Example: pampax assemble "why does get_object_or_404 raise Http404" --budget 8000 --format md
     """
@@ -202,7 +205,7 @@ def assemble(
     if json_out:
         print_json(bundle)
     else:
-        sys.stdout.write(bundles.to_markdown(bundle))
+        sys.stdout.write(to_markdown(bundle, evidence=evidence))
 
 
 @app.command()

@@ -175,3 +175,33 @@ def test_mcp_help_shows_a_client_config_that_parses():
     end = max(n for n, line in enumerate(lines) if line.strip() == "}")
     config = json.loads("\n".join(line.strip(" │") for line in lines[start:end + 1]))
     assert config["mcpServers"]["pampax"] == {"command": "pampax", "args": ["mcp", "/path/to/repo"]}
+
+
+@pytest.fixture(scope="session")
+def core_index_path(tmp_path_factory):
+    """An index of pampax's own core package: enough code that an 8k bundle still runs out of budget."""
+    from pathlib import Path
+
+    from pampax.build import build_index
+
+    core = Path(__file__).parents[2] / "layers" / "pampax" / "pampax"
+    return Path(build_index(core, tmp_path_factory.mktemp("core") / "index.db").index)
+
+
+@pytest.mark.parametrize("budget", [50, 2000, 8000])
+def test_markdown_bundle_prints_within_its_budget(core_index_path, budget):
+    from pampax.tokens import count_tokens
+
+    # GIVEN a question whose candidates outweigh every budget asked
+    args = ("assemble", "how does the read-through cache build its key", "--budget", str(budget),
+            "--index", str(core_index_path))
+    bundle = json.loads(_run(*args).stdout)
+    assert bundle["stop_reason"] == "budget_exhausted"
+    # WHEN the bundle is printed as Markdown
+    printed = _run(*args, "--format", "md").stdout
+    # THEN everything printed is what tokens.used counts, within the budget
+    assert count_tokens(printed) == bundle["tokens"]["used"] <= budget
+    assert len(bundle["items"]) == printed.count("\n### ") + printed.startswith("### ")
+    # AND the evidence table comes only on request, after what is counted
+    with_evidence = _run(*args, "--format", "md", "--evidence").stdout
+    assert with_evidence.startswith(printed) and "## Evidence" in with_evidence and "## Evidence" not in printed
