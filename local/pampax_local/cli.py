@@ -37,11 +37,11 @@ from pampax.observability import MetricsSink, Telemetry, make_logger
 from pampax.service import IndexProvider, Service
 from pampax.stores import open_cache_store
 from pampax_local.cloud import cloud_app
-from pampax_local.command import IndexOption, JsonOrText, config_of, find_index, print_json, run
+from pampax_local.command import IndexOption, JsonOrText, OneLineErrors, config_of, find_index, print_json, run
 from pampax_local.harness import local_app
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    cls=OneLineErrors, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Index a repository, search it, and assemble token-budgeted context bundles.",
 )
 
@@ -54,6 +54,7 @@ class BundleFormat(str, Enum):
 class Scope(str, Enum):
     search = "search"
     bundle = "bundle"
+    all = "all"
 
 
 def _print_version(value: bool) -> None:
@@ -352,14 +353,14 @@ def cache_clear(
     ctx: typer.Context,
     index: IndexOption = None,
     all_: Annotated[bool, typer.Option("--all", help="clear every scope (the default)")] = False,
-    scope: Annotated[Optional[Scope], typer.Option("--scope", help="clear one scope: search or bundle")] = None,
+    scope: Annotated[Optional[Scope], typer.Option("--scope", help="clear one scope (search or bundle) or all, as POST /cache/clear takes")] = None,
 ) -> None:
     """Delete cached entries and print how many were removed.
 
     Example: pampax cache clear --scope search
     """
     def action():
-        if all_ and scope:
+        if all_ and scope not in (None, Scope.all):
             raise InvalidArgument("--all and --scope exclude each other")
         return _service(config_of(ctx), index, read_only=True).clear(CacheClearRequest(scope=scope.value if scope else "all"))
 

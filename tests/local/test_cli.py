@@ -1,6 +1,8 @@
 """The CLI through Typer's CliRunner: exit codes, stderr lines and JSON bodies of every error kind."""
 
 import json
+import shutil
+import typing
 
 import pytest
 from typer.testing import CliRunner
@@ -76,9 +78,35 @@ def test_json_errors_carry_the_error_body(tmp_path):
     }
 
 
-def test_bad_flag_value_is_a_usage_error(shop_index_path):
-    result = _run("search", "x", "--limit", "many", "--index", str(shop_index_path))
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("search", "x", "--limit", "many"), "pampax: invalid_argument: Invalid value for '--limit': "),
+        (("search", "x", "--limt", "3"), "pampax: invalid_argument: No such option: --limt"),
+        (("search",), "pampax: invalid_argument: Missing argument 'query'."),
+        (("assemble", "x"), "pampax: invalid_argument: Missing option '--budget'."),
+        (("serach", "x"), "pampax: route_not_found: No such command 'serach'."),
+        (("cache", "wipe"), "pampax: route_not_found: No such command 'wipe'."),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(args, line):
+    result = _run(*args)
+    # THEN no usage box: the same one line as every other failure, and the usage exit code
     assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(line), result.stderr
+    assert result.stdout == ""
+
+
+def test_cache_clear_takes_every_scope_the_api_takes(shop_index_path, tmp_path):
+    from pampax.models import CacheClearRequest
+
+    index = shutil.copyfile(shop_index_path, tmp_path / "index.db")
+    for scope in typing.get_args(CacheClearRequest.model_fields["scope"].annotation):
+        result = _run("cache", "clear", "--scope", scope, "--index", str(index))
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["scope"] == scope
+    assert _run("cache", "clear", "--all", "--scope", "all", "--index", str(index)).exit_code == 0
+    assert _run("cache", "clear", "--all", "--scope", "search", "--index", str(index)).exit_code == 2
 
 
 def test_config_show_names_sources(tmp_path, monkeypatch):
