@@ -109,6 +109,17 @@ def test_serve_validation_messages_speak_json(server, body, message):
     assert (status, served["error"]["kind"], served["error"]["message"]) == (422, "invalid_request", message)
 
 
+@pytest.mark.parametrize(("flag", "field", "value"), [("--lang", "langs", "pyhton"), ("--kind", "kinds", "funtion")])
+def test_unknown_filter_values_are_refused_alike_by_cli_and_api(server, index_file, flag, field, value):
+    # GIVEN a misspelt filter: the CLI's exit code and error body
+    cli = runner.invoke(app, ["search", "x", flag, value, "--index", str(index_file), "--format", "json"])
+    assert cli.exit_code == 2 and cli.stderr.splitlines()[-1].startswith(f"pampax: invalid_argument: {field}: no ")
+    # WHEN the API is asked the same, THEN the same body, 400, naming the values the index holds
+    status, served = _post(server + "/search", {"query": "x", field: [value]})
+    assert (status, served) == (400, json.loads(cli.stdout))
+    assert "python" in served["error"]["message"] or "function" in served["error"]["message"]
+
+
 def test_serve_answers_unknown_routes_and_methods_with_404(server):
     for method, route in (("POST", "/nope"), ("GET", "/search")):
         status, body = _post(server + route, {}, method=method)
