@@ -70,6 +70,19 @@ def test_text_format_is_one_line_of_key_values():
     assert line.count("\n") == 1 and "level=INFO" in line and "op=search" in line and "msg=hello" in line
 
 
+def test_text_values_with_spaces_are_quoted_so_the_line_still_splits():
+    import shlex
+
+    buffer = io.StringIO()
+    settings = ObservabilitySettings(log_level="INFO", log_format="text", service=f"svc-{uuid.uuid4().hex[:8]}")
+    make_logger(settings, "cli", buffer).info('search ok: "cache key" = hit\nnext', extra={"op": "GET /health"})
+    line = buffer.getvalue()
+    assert line.count("\n") == 1
+    pairs = dict(pair.split("=", 1) for pair in shlex.split(line))
+    assert pairs["op"] == "GET /health" and pairs["level"] == "INFO"
+    assert json.loads(line.split(" msg=", 1)[1].split(" err_", 1)[0].strip()) == 'search ok: "cache key" = hit\nnext'
+
+
 def test_operations_emit_latency_sqlite_and_cache_metrics(telemetry):
     tele, _, metrics = telemetry
     with tele.operation("search") as op:

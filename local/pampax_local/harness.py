@@ -301,6 +301,7 @@ def invoke(
     """Invoke one function of the template on an event, like `sam local invoke`; print its response.
 
     Handler logs go to stderr, the response to stdout.
+
     Example: sam local generate-event apigateway aws-proxy --method POST --path search
     --body '{"query": "get_user_by_id"}' > e.json && pampax local invoke search --event e.json
     """

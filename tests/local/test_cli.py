@@ -40,6 +40,24 @@ def test_index_then_search_then_assemble(shop_repo, monkeypatch):
     assert bundle["tokens"]["used"] <= 2000 and bundle["stop_reason"]
 
 
+def test_path_is_read_from_the_working_directory_and_from_the_root(shop_repo, monkeypatch):
+    assert _run("index", str(shop_repo)).exit_code == 0
+    monkeypatch.chdir(shop_repo / "shop")
+
+    def paths(*patterns):
+        args = [a for p in patterns for a in ("--path", p)]
+        result = _run("search", "user", "--limit", "20", *args)
+        assert result.exit_code == 0, result.output
+        return {hit["path"] for hit in json.loads(result.stdout)["results"]}
+
+    # WHEN paths are given as rg would read them from shop/, and as the repository names them
+    assert paths("users.py") == paths("shop/users.py") == {"shop/users.py"}
+    assert paths("../web") == {"web/api.js", "web/cart.ts"} and paths("../tests/*") == paths("tests")
+    assert paths(".") == paths("shop") and "shop/users.py" in paths(".")
+    # AND a path leading out of the repository matches nothing rather than everything
+    assert paths("../..") == set()
+
+
 def test_output_is_byte_identical_across_runs(shop_index_path):
     args = ("assemble", "order total", "--budget", "3000", "--index", str(shop_index_path))
     assert _run(*args).stdout == _run(*args).stdout
@@ -119,6 +137,15 @@ def test_config_show_names_sources(tmp_path, monkeypatch):
     assert settings["index.workers"] == {"value": 0, "source": "default"}
 
 
+def test_config_show_reports_the_file_found_above_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "pampax.toml").write_text("[search]\nlimit = 4\n")
+    (tmp_path / "src" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "src" / "deep")
+    shown = json.loads(_run("config", "show").stdout)
+    assert shown["file"] == str(tmp_path / "pampax.toml")
+    assert shown["settings"]["search.limit"]["value"] == 4
+
+
 def test_health_exit_codes(tmp_path, shop_index_path):
     # GIVEN a healthy index, a missing one and a broken cache file
     ok = _run("health", "--index", str(shop_index_path))
@@ -148,10 +175,24 @@ def test_cache_warm_clear_and_metrics_summary(shop_repo, tmp_path):
     assert cleared["scope"] == "search" and cleared["removed"] >= 2
     # THEN the metrics file beside the index summarizes the search and its cache hit
     summary = json.loads(_run("metrics", "summary", "--index", index, "--format", "json").stdout)
-    assert summary["cache_hit_ratio"] == 1.0
+    assert summary["cache_hit_ratio"] == 100.0  # percent, as the cache_hit_ratio metric
     assert [f["metric"] for f in summary["figures"]] == ["index_refresh_ms", "search_latency_ms"]
     text = _run("metrics", "summary", "--index", index)
     assert "search_latency_ms" in text.stdout and "cache hit ratio: 100.0%" in text.stdout
+
+
+def test_metrics_summary_finds_the_metrics_as_commands_find_the_index(shop_repo, tmp_path, monkeypatch):
+    # GIVEN an indexed repo searched once from a subdirectory
+    assert _run("index", str(shop_repo)).exit_code == 0
+    monkeypatch.chdir(shop_repo / "shop")
+    assert _run("search", "get_user_by_id").exit_code == 0
+    # WHEN the summary is asked from there with no FILE and no --index, THEN it reads the index's metrics
+    summary = json.loads(_run("metrics", "summary", "--format", "json").stdout)
+    assert "search_latency_ms" in [f["metric"] for f in summary["figures"]]
+    # AND from outside any repository it is one line naming what to give
+    monkeypatch.chdir(tmp_path)
+    missing = _run("metrics", "summary")
+    assert missing.exit_code == exit_code_for("path_not_found") and "give FILE or --index" in missing.stderr
 
 
 def test_cli_logs_go_to_stderr_in_the_schema(shop_index_path):
@@ -233,3 +274,35 @@ def test_markdown_bundle_prints_within_its_budget(core_index_path, budget):
     # AND the evidence table comes only on request, after what is counted
     with_evidence = _run(*args, "--format", "md", "--evidence").stdout
     assert with_evidence.startswith(printed) and "## Evidence" in with_evidence and "## Evidence" not in printed
+
+
+def _command_paths(group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if hasattr(command, "commands"):
+            yield from _command_paths(command, (*prefix, name))
+
+
+def test_every_help_is_plain_text_without_type_tags_on_flags_or_rst():
+    import typer.main
+
+    root = typer.main.get_command(app)
+    paths = [(), *_command_paths(root)]
+    assert ("cache", "clear") in paths and ("local", "invoke") in paths
+    for path in paths:
+        result = _run(*path, "--help", env={"COLUMNS": "100"})
+        assert result.exit_code == 0, (path, result.output)
+        # a flag takes no value, so it shows none; help text is read as text, not as reStructuredText
+        assert "<bool>" not in result.stdout and "``" not in result.stdout, (path, result.stdout)
+        assert "╭" not in result.stdout
+
+
+def test_shell_completion_completes_commands_and_choices():
+    def complete(words: str) -> list[str]:
+        env = {"_PAMPAX_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)}
+        return runner.invoke(app, [], env=env, prog_name="pampax").stdout.split()
+
+    assert complete("pampax se") == ["search"]
+    assert complete("pampax cache clear --scope ") == ["search", "bundle", "all"]
+    script = runner.invoke(app, ["--show-completion", "bash"], env={}, prog_name="pampax").stdout
+    assert "_PAMPAX_COMPLETE=complete_bash" in script

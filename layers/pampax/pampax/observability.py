@@ -76,8 +76,16 @@ class SchemaFormatter(BasePowertoolsFormatter):
                 line[key] = record.__dict__[key]
         line["msg"] = record.getMessage()
         if self.text:
-            return " ".join(f"{k}={v}" for k, v in line.items() if v is not None)
+            return " ".join(f"{k}={_logfmt(v)}" for k, v in line.items() if v is not None)
         return json.dumps(line, default=str, separators=(",", ":"))
+
+
+def _logfmt(value: Any) -> str:
+    """Return a text-log value as logfmt writes it: quoted (JSON string escapes) when it holds a space,
+    a quote, an ``=`` or a control character, so every line still splits into its key=value pairs."""
+    text = str(value)
+    plain = text and text.isprintable() and not any(c in text for c in ' "=\\')
+    return text if plain else json.dumps(text, ensure_ascii=False)
 
 
 class _DropFailures(logging.Filter):
