@@ -1,8 +1,8 @@
 """Request and response models: the only types that cross the core's boundary.
 
 The CLI, the local HTTP harness and the Lambda handlers all build these requests and print these
-responses, so the three speak the same JSON. Field names listed in the product contract
-(shared/README.md) are never renamed; new fields only add to it.
+responses, so the three speak the same JSON. Field names listed in the README's JSON shapes
+and in openapi.yaml are never renamed; new fields only add to it.
 """
 
 from __future__ import annotations
