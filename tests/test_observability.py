@@ -117,3 +117,20 @@ def test_unwritable_metrics_file_does_not_fail_the_operation(tmp_path, telemetry
     tele.sink = MetricsSink(path=tmp_path / "blocker" / "metrics.jsonl")
     with tele.operation("search"):
         pass
+
+
+def test_metrics_file_rotates_by_size_keeping_one_older_part(tmp_path, telemetry):
+    tele, _, _ = telemetry
+    path = tmp_path / "metrics.jsonl"
+    tele.sink = MetricsSink(path=path, max_bytes=4096)
+    # WHEN operations keep writing well past the limit
+    for _ in range(60):
+        with tele.operation("search"):
+            pass
+    # THEN neither part grew much past the limit, and every document is in one of them, whole
+    rotated = tmp_path / "metrics.jsonl.1"
+    assert rotated.is_file() and path.is_file()
+    one_document = max(len(line) + 1 for line in path.read_text().splitlines())
+    assert rotated.stat().st_size <= 4096 + one_document and path.stat().st_size <= 4096 + one_document
+    for part in (rotated, path):
+        assert all(json.loads(line)["_aws"] for line in part.read_text().splitlines())

@@ -12,8 +12,9 @@ import os
 import signal
 import sys
 import time
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from enum import Enum
+from itertools import chain
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -33,7 +34,7 @@ from pampax.models import (
     SearchRequest,
     validate,
 )
-from pampax.observability import MetricsSink, Telemetry, make_logger
+from pampax.observability import MetricsSink, Telemetry, make_logger, rotated
 from pampax.service import IndexProvider, Service
 from pampax.stores import open_cache_store
 from pampax_local.cloud import cloud_app
@@ -87,7 +88,7 @@ def _telemetry(resolved: ResolvedConfig, index_path: Path, read_only: bool = Fal
     # Unless a log level was asked for, a failure is reported once: by `run`'s one line, not also as a log line.
     quiet = resolved.sources.get("observability.log_level", "default") == "default"
     logger = make_logger(settings, "cli", sys.stderr, drop_failures=quiet)
-    return Telemetry(settings, logger, MetricsSink(path=metrics, create=not read_only))
+    return Telemetry(settings, logger, MetricsSink(path=metrics, create=not read_only, max_bytes=settings.metrics_max_bytes))
 
 
 def _metrics_path(settings: ObservabilitySettings, index_path: Path) -> Path:
@@ -387,7 +388,7 @@ def metrics_summary(
     since: Annotated[Optional[float], typer.Option("--since", help="only the last N seconds")] = None,
     format: Annotated[JsonOrText, typer.Option("--format", help="text or json")] = JsonOrText.text,
 ) -> None:
-    """Print p50/p95/max per latency metric, the cache hit ratio and errors by kind.
+    """Print p50/p95/max per latency metric, the cache hit ratio and errors by kind (FILE.1, the rotated part, too).
 
     Example: pampax metrics summary --since 3600
     """
@@ -396,8 +397,10 @@ def metrics_summary(
         if not path.is_file():
             raise PathNotFound(f"no metrics file at {path} (none beside an index here or above: give FILE or --index)")
         since_ms = int((time.time() - since) * 1000) if since is not None else None
-        with path.open(encoding="utf-8") as lines:
-            return summarize(lines, since_ms)
+        # The rotated file first: it holds the older documents.
+        files = [p for p in (rotated(path), path) if p.is_file()]
+        with ExitStack() as stack:
+            return summarize(chain.from_iterable(stack.enter_context(p.open(encoding="utf-8")) for p in files), since_ms)
 
     summary = run(action, json_errors=format is JsonOrText.json)
     if format is JsonOrText.json:

@@ -195,6 +195,21 @@ def test_metrics_summary_finds_the_metrics_as_commands_find_the_index(shop_repo,
     assert missing.exit_code == exit_code_for("path_not_found") and "give FILE or --index" in missing.stderr
 
 
+def test_metrics_summary_reads_the_rotated_part_too(shop_index_path, tmp_path):
+    index = shutil.copyfile(shop_index_path, tmp_path / "index.db")
+    env = {"PAMPAX_OBSERVABILITY_METRICS_MAX_BYTES": "4096"}
+    # GIVEN enough searches that the metrics file rotated
+    for n in range(30):
+        assert _run("search", f"user {n}", "--index", str(index), env=env).exit_code == 0
+    assert (tmp_path / "metrics.jsonl.1").is_file()
+    # THEN the summary counts every search, from both parts
+    summary = json.loads(_run("metrics", "summary", "--index", str(index), "--format", "json", env=env).stdout)
+    searches = next(f for f in summary["figures"] if f["metric"] == "search_latency_ms")
+    kept = sum(1 for part in ("metrics.jsonl", "metrics.jsonl.1")
+               for line in (tmp_path / part).read_text().splitlines() if "search_latency_ms" in line)
+    assert searches["count"] == kept > 0
+
+
 def test_cli_logs_go_to_stderr_in_the_schema(shop_index_path):
     result = _run("--log-level", "INFO", "--log-format", "json", "search", "QuerySet", "--index", str(shop_index_path))
     assert result.exit_code == 0

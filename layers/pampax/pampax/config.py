@@ -87,6 +87,7 @@ class ObservabilitySettings(_Section):
     log_level: str = Field("WARNING", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="lowest level logged")
     log_format: str = Field("auto", pattern="^(auto|json|text)$", description="auto: JSON when stderr is not a terminal")
     metrics_file: str = Field("", description="offline EMF sink; empty means metrics.jsonl beside the index")
+    metrics_max_bytes: int = Field(10_485_760, ge=4096, description="a metrics file larger than this is moved to FILE.1 (replacing it) before the next write")
 
 
 class Config(_Section):
