@@ -1,4 +1,4 @@
 """pampax's benchmark harness: pinned corpora, latency and relevance figures, baseline comparison, soak.
 
-Targets live in ``shared/acceptance.md``; ``benchmarks/README.md`` is the methodology.
+Targets live in ``benchmarks/targets.md``; ``benchmarks/README.md`` is the methodology.
 """

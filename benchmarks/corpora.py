@@ -2,7 +2,7 @@
 
 The corpora are never committed. ``fetch`` downloads with ``pip download --no-deps --no-binary
 :all:`` (so every machine gets the same bytes from PyPI), refuses any file whose sha256 differs from
-the table (acceptance.md: a mismatch is an error, not a warning), and unpacks into
+the table (targets.md: a mismatch is an error, not a warning), and unpacks into
 ``benchmarks/.cache/`` (git-ignored). A second call finds the verified tree and does nothing.
 """
 
@@ -35,7 +35,7 @@ class Corpus:
         return f"{self.package}=={self.version}"
 
 
-# Pinned in shared/acceptance.md; change them there first.
+# Pinned in benchmarks/targets.md, which a test keeps in step with this table.
 CORPORA = {
     "small": Corpus("small", "requests", "2.32.3", "55365417734eb18255590a9ff9eb97e9e1da868d4ccd6402399eaf68af20a760",
                     "requests.json", "src/requests/models.py"),

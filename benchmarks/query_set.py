@@ -10,7 +10,7 @@ from pampax.index import Index
 
 from .corpora import QUERIES, Corpus
 
-# The four kinds acceptance.md distinguishes; the short ones together are "search, warm, in-process core".
+# The four kinds targets.md distinguishes; the short ones together are "search, warm, in-process core".
 TYPES = ("identifier", "error", "natural", "bug_report")
 SHORT_TYPES = ("identifier", "error", "natural")
 _EXCERPT_CHARS = 70

@@ -53,7 +53,7 @@ def _acceptance(results: dict) -> str:
     for target in TARGETS:
         measured, gate, goal = target.judge(results)
         rows.append([target.figure, target.gate, target.goal, measured, _mark(gate), _mark(goal)])
-    title = "Acceptance (acceptance.md, Medium targets)"
+    title = "Acceptance (benchmarks/targets.md, Medium targets)"
     if results["corpus"]["name"] != "medium":
         title += f": shown for orientation, this is {results['corpus']['name']}"
     return title + "\n" + table(["figure", "gate", "goal", "measured", "gate", "goal"], rows)

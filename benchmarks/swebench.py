@@ -6,7 +6,7 @@ tree at the fix's base commit), ``query`` (the issue text: all pampax sees), ``g
 rank files (``search`` with ``group="file"``) and to assemble an 8k bundle, asks the BM25 baseline
 (``bm25.py``) the same question, and reports both side by side, overall and per repository.
 
-    python -m benchmarks.swebench --cases ../shared/relevance-dev/cases.jsonl --repos /tmp/relevance-dev-repos
+    python -m benchmarks.swebench --cases cases.jsonl --repos /tmp/relevance-dev-repos
     python -m benchmarks.swebench ... --repo pydata/xarray --sample 10      # a quick loop
 
 Indexes live in ``--indexes`` (default ``benchmarks/.cache/swebench/``), one per snapshot, and are

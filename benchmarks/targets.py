@@ -1,4 +1,4 @@
-"""The rows of acceptance.md's Medium table, each judged against a results file.
+"""The rows of targets.md's Medium table, each judged against a results file.
 
 A row reads its figures from ``results["figures"]`` and returns what was measured, and whether the
 gate and the goal hold (None when the figure was skipped or cannot decide, e.g. a soak shorter than
@@ -20,7 +20,7 @@ SPEEDUP_GOAL = 20
 
 
 class Target(NamedTuple):
-    """One row of acceptance.md's table: its label, bounds as printed, and the judge that reads a results file."""
+    """One row of targets.md's table: its label, bounds as printed, and the judge that reads a results file."""
 
     figure: str
     gate: str

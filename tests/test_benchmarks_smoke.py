@@ -95,3 +95,20 @@ def test_compare_flags_p95_regressions_above_ten_percent_and_one_ms():
 
     rows = compare.compare(results(search_a=10.0, search_b=0.5, rg_x=10.0), results(search_a=11.5, search_b=0.9, rg_x=20.0))
     assert [r["regressed"] for r in rows] == [True, False, False]  # +15 %; +80 % but under 1 ms; reference
+
+
+def _table(markdown: str, heading: str) -> list[list[str]]:
+    """Return the body rows of the first table under ``heading``, as cells."""
+    section = markdown.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.strip("|").split(" | ") for line in section.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in row] for row in rows[1:]]
+
+
+def test_targets_md_pins_and_rows_are_the_harness_own():
+    # GIVEN the repository's targets page, the one place the benchmark README cites
+    page = (ROOT / "benchmarks" / "targets.md").read_text(encoding="utf-8")
+    # THEN its corpora are the pins corpora.fetch verifies, and its rows are the ones the report judges
+    pins = {name: (package, sha) for name, package, sha, _ in _table(page, "Corpora")}
+    assert pins == {c.name: (c.requirement, c.sha256) for c in corpora.CORPORA.values()}
+    rows = [tuple(row[:3]) for row in _table(page, "Targets on medium")]
+    assert rows == [(t.figure, t.gate, t.goal) for t in TARGETS]

@@ -26,6 +26,17 @@ def test_precedence_is_file_then_env_then_flag(tmp_path):
     assert resolved.sources["index.workers"] == "flag"
 
 
+def test_the_nearest_file_above_the_working_directory_is_read(tmp_path):
+    # GIVEN a config at the repository root and a nearer one in a package
+    (tmp_path / "pampax.toml").write_text("[search]\nlimit = 4\n")
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "pampax.toml").write_text("[search]\nlimit = 7\n")
+    # WHEN loaded from below each, THEN the nearest one wins, as the nearest index does
+    assert load_config(env={}, cwd=tmp_path / "pkg" / "sub").file == str(tmp_path / "pkg" / "pampax.toml")
+    from_root = load_config(env={}, cwd=tmp_path)
+    assert (from_root.file, from_root.config.search.limit) == (str(tmp_path / "pampax.toml"), 4)
+
+
 def test_explicit_path_beats_env_path(tmp_path):
     (tmp_path / "a.toml").write_text("[search]\nlimit = 3\n")
     (tmp_path / "b.toml").write_text("[search]\nlimit = 4\n")

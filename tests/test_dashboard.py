@@ -23,7 +23,8 @@ def test_summary_of_documents_in_a_window():
     summary = summarize(lines, since_ms=1000)
     (figure,) = summary.figures
     assert (figure.metric, figure.count, figure.p50, figure.p95, figure.max) == ("search_latency_ms", 4, 2.0, 4.0, 4.0)
-    assert summary.cache_hit_ratio == round(2 / 3, 4)
+    assert summary.cache_hit_ratio == round(200 / 3, 2)  # percent, the metric's own scale
+    assert "cache hit ratio: 66.7%" in render_text(summary)
     assert summary.errors_by_kind == {"index_missing": 2}
     assert (summary.skipped_lines, summary.documents, summary.window_start_ms, summary.window_end_ms) == (2, 9, 1000, 1001)
 

@@ -70,6 +70,19 @@ def test_text_format_is_one_line_of_key_values():
     assert line.count("\n") == 1 and "level=INFO" in line and "op=search" in line and "msg=hello" in line
 
 
+def test_text_values_with_spaces_are_quoted_so_the_line_still_splits():
+    import shlex
+
+    buffer = io.StringIO()
+    settings = ObservabilitySettings(log_level="INFO", log_format="text", service=f"svc-{uuid.uuid4().hex[:8]}")
+    make_logger(settings, "cli", buffer).info('search ok: "cache key" = hit\nnext', extra={"op": "GET /health"})
+    line = buffer.getvalue()
+    assert line.count("\n") == 1
+    pairs = dict(pair.split("=", 1) for pair in shlex.split(line))
+    assert pairs["op"] == "GET /health" and pairs["level"] == "INFO"
+    assert json.loads(line.split(" msg=", 1)[1].split(" err_", 1)[0].strip()) == 'search ok: "cache key" = hit\nnext'
+
+
 def test_operations_emit_latency_sqlite_and_cache_metrics(telemetry):
     tele, _, metrics = telemetry
     with tele.operation("search") as op:
@@ -104,3 +117,20 @@ def test_unwritable_metrics_file_does_not_fail_the_operation(tmp_path, telemetry
     tele.sink = MetricsSink(path=tmp_path / "blocker" / "metrics.jsonl")
     with tele.operation("search"):
         pass
+
+
+def test_metrics_file_rotates_by_size_keeping_one_older_part(tmp_path, telemetry):
+    tele, _, _ = telemetry
+    path = tmp_path / "metrics.jsonl"
+    tele.sink = MetricsSink(path=path, max_bytes=4096)
+    # WHEN operations keep writing well past the limit
+    for _ in range(60):
+        with tele.operation("search"):
+            pass
+    # THEN neither part grew much past the limit, and every document is in one of them, whole
+    rotated = tmp_path / "metrics.jsonl.1"
+    assert rotated.is_file() and path.is_file()
+    one_document = max(len(line) + 1 for line in path.read_text().splitlines())
+    assert rotated.stat().st_size <= 4096 + one_document and path.stat().st_size <= 4096 + one_document
+    for part in (rotated, path):
+        assert all(json.loads(line)["_aws"] for line in part.read_text().splitlines())

@@ -7,7 +7,7 @@ import pytest
 
 from pampax.cache import ReadThroughCache
 from pampax.config import CacheSettings, Config, ObservabilitySettings
-from pampax.errors import ConfigInvalid, StoreUnavailable
+from pampax.errors import ConfigInvalid, InvalidArgument, StoreUnavailable
 from pampax.index import open_index
 from pampax.models import AssembleRequest, CacheClearRequest, CacheWarmRequest, SearchRequest
 from pampax.observability import MetricsSink, Telemetry, make_logger
@@ -32,6 +32,27 @@ def test_repeated_requests_are_served_from_cache(shop_index_path, tmp_path):
     assert '"cache_hit_ratio":[0.0]' in ratios[0] and '"cache_hit_ratio":[100.0]' in ratios[1]
     # sqlite time is reported on the miss only
     assert '"sqlite_read_ms"' in ratios[0] and '"sqlite_read_ms"' not in ratios[1]
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"langs": ("pyhton",)}, "langs: no lang 'pyhton' in this index; it has: javascript, markdown, python, text, typescript"),
+        ({"langs": ("python", "Python")}, "langs: no lang 'Python' in this index; it has: javascript, markdown, python, text, typescript"),
+        ({"kinds": ("funtion",)}, "kinds: no kind 'funtion' in this index; it has: "),
+    ],
+)
+def test_a_filter_value_the_index_never_holds_is_refused_naming_those_it_does(shop_index_path, tmp_path, filters,
+                                                                             message):
+    service = _service(shop_index_path, tmp_path / "cache.db")
+    with pytest.raises(InvalidArgument) as refused:
+        service.search(SearchRequest(query="get_user_by_id", **filters))
+    assert refused.value.message.startswith(message)
+    if "kinds" in filters:
+        assert {"class", "function"} <= set(refused.value.message.split(": ")[-1].split(", "))
+    # AND values the index holds filter as before
+    hits = service.search(SearchRequest(query="get_user_by_id", langs=("python",), kinds=("function",))).results
+    assert hits and all((h.lang, h.kind) == ("python", "function") for h in hits)
 
 
 def test_warm_then_clear(shop_index_path, tmp_path):

@@ -12,20 +12,21 @@ import os
 import signal
 import sys
 import time
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from enum import Enum
+from itertools import chain
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from pampax import __version__
-from pampax import assemble as bundles
 from pampax.cache import ReadThroughCache
-from pampax.config import Config, ResolvedConfig
+from pampax.config import Config, ObservabilitySettings, ResolvedConfig
 from pampax.dashboard import render_text, summarize
 from pampax.errors import ConfigInvalid, InvalidArgument, PampaxError, PathNotFound, exit_code_for
 from pampax.index import DEFAULT_INDEX, open_index
+from pampax.markdown import to_markdown
 from pampax.models import (
     AssembleRequest,
     CacheClearRequest,
@@ -33,15 +34,16 @@ from pampax.models import (
     SearchRequest,
     validate,
 )
-from pampax.observability import MetricsSink, Telemetry, make_logger
+from pampax.observability import MetricsSink, Telemetry, make_logger, rotated
 from pampax.service import IndexProvider, Service
 from pampax.stores import open_cache_store
 from pampax_local.cloud import cloud_app
-from pampax_local.command import IndexOption, JsonOrText, config_of, find_index, print_json, run
+from pampax_local.command import IndexOption, JsonOrText, OneLineErrors, config_of, find_index, print_json, run
 from pampax_local.harness import local_app
+from pampax_local.repo_paths import rebased
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    cls=OneLineErrors, rich_markup_mode=None, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Index a repository, search it, and assemble token-budgeted context bundles.",
 )
 
@@ -59,6 +61,7 @@ class Group(str, Enum):
 class Scope(str, Enum):
     search = "search"
     bundle = "bundle"
+    all = "all"
 
 
 def _print_version(value: bool) -> None:
@@ -70,7 +73,7 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    config: Annotated[Optional[Path], typer.Option("--config", help="pampax.toml to read (else $PAMPAX_CONFIG, else ./pampax.toml)")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="pampax.toml to read (else $PAMPAX_CONFIG, else the nearest pampax.toml in the working directory or above it)")] = None,
     log_format: Annotated[Optional[JsonOrText], typer.Option("--log-format", help="stderr log lines: json or text (default: JSON when piped)")] = None,
     log_level: Annotated[Optional[str], typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")] = None,
     version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
@@ -86,11 +89,16 @@ def _telemetry(resolved: ResolvedConfig, index_path: Path, read_only: bool = Fal
     A ``read_only`` command (health, cache clear) appends only to a metrics file that exists.
     """
     settings = resolved.config.observability
-    metrics = Path(settings.metrics_file) if settings.metrics_file else index_path.parent / "metrics.jsonl"
+    metrics = _metrics_path(settings, index_path)
     # Unless a log level was asked for, a failure is reported once: by `run`'s one line, not also as a log line.
     quiet = resolved.sources.get("observability.log_level", "default") == "default"
     logger = make_logger(settings, "cli", sys.stderr, drop_failures=quiet)
-    return Telemetry(settings, logger, MetricsSink(path=metrics, create=not read_only))
+    return Telemetry(settings, logger, MetricsSink(path=metrics, create=not read_only, max_bytes=settings.metrics_max_bytes))
+
+
+def _metrics_path(settings: ObservabilitySettings, index_path: Path) -> Path:
+    """Return where the CLI's metrics go: ``observability.metrics_file``, else ``metrics.jsonl`` beside the index."""
+    return Path(settings.metrics_file) if settings.metrics_file else index_path.parent / "metrics.jsonl"
 
 
 def _service(resolved: ResolvedConfig, index: Path | None, provider: IndexProvider | None = None,
@@ -149,13 +157,13 @@ def search(
     query: Annotated[str, typer.Argument(help="identifier, error text, question or a whole bug report; - reads it from stdin")],
     index: IndexOption = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="results to return (default: search.limit)")] = None,
-    path: Annotated[Optional[list[str]], typer.Option("--path", help="glob a result's path must match; repeatable")] = None,
+    path: Annotated[Optional[list[str]], typer.Option("--path", help="glob a result's path must match, from the repository root or the working directory; repeatable")] = None,
     lang: Annotated[Optional[list[str]], typer.Option("--lang", help="language to keep, e.g. python; repeatable")] = None,
     kind: Annotated[Optional[list[str]], typer.Option("--kind", help="symbol kind to keep, e.g. function; repeatable")] = None,
     group: Annotated[Group, typer.Option("--group", help="chunk: ranked spans; file: each file once, with its best spans")] = Group.chunk,
     format: Annotated[JsonOrText, typer.Option("--format", help="json or text")] = JsonOrText.json,
 ) -> None:
-    """Search the index; every hit says why it scored (explain).
+    """Search the index; every hit says why it scored (its explain field).
 
     Example: pampax search "QuerySet.filter" --lang python --limit 5 ; pampax search - --group file < bug-report.txt
     """
@@ -164,7 +172,8 @@ def search(
     def action():
         service = _service(config_of(ctx), index)
         request = validate(SearchRequest, {
-            "query": sys.stdin.read() if query == "-" else query, "limit": service.config.search.limit if limit is None else limit, "paths": path or (),
+            "query": sys.stdin.read() if query == "-" else query, "limit": service.config.search.limit if limit is None else limit,
+            "paths": rebased(path or (), find_index(index), Path.cwd()),
             "langs": lang or (), "kinds": kind or (), "group": group.value,
         }, InvalidArgument)
         return service.search(request)
@@ -190,8 +199,11 @@ def assemble(
     seeds: Annotated[Optional[int], typer.Option("--seeds", help="search hits that seed the bundle")] = None,
     max_items: Annotated[Optional[int], typer.Option("--max-items", help="items the bundle may hold")] = None,
     format: Annotated[BundleFormat, typer.Option("--format", help="json or md")] = BundleFormat.json,
+    evidence: Annotated[bool, typer.Option("--evidence", help="md: append the evidence table (not counted in the budget)")] = False,
 ) -> None:
     """Assemble a token-budgeted context bundle with evidence, stop reason and token report.
+
+    The Markdown printed (without --evidence) is tokens.used tokens long, header included.
 
     Example: pampax assemble "why does get_object_or_404 raise Http404" --budget 8000 --format md
     """
@@ -210,7 +222,7 @@ def assemble(
     if json_out:
         print_json(bundle)
     else:
-        sys.stdout.write(bundles.to_markdown(bundle))
+        sys.stdout.write(to_markdown(bundle, evidence=evidence))
 
 
 @app.command()
@@ -227,6 +239,7 @@ def mcp(
 
     Client config for Claude Code (.mcp.json), Claude Desktop or Cursor (~/.cursor/mcp.json); use the full path of pampax if it is not on the client's PATH:
 
+    \b
     {
       "mcpServers": {
         "pampax": {"command": "pampax", "args": ["mcp", "/path/to/repo"]}
@@ -357,14 +370,14 @@ def cache_clear(
     ctx: typer.Context,
     index: IndexOption = None,
     all_: Annotated[bool, typer.Option("--all", help="clear every scope (the default)")] = False,
-    scope: Annotated[Optional[Scope], typer.Option("--scope", help="clear one scope: search or bundle")] = None,
+    scope: Annotated[Optional[Scope], typer.Option("--scope", help="clear one scope (search or bundle) or all, as POST /cache/clear takes")] = None,
 ) -> None:
     """Delete cached entries and print how many were removed.
 
     Example: pampax cache clear --scope search
     """
     def action():
-        if all_ and scope:
+        if all_ and scope not in (None, Scope.all):
             raise InvalidArgument("--all and --scope exclude each other")
         return _service(config_of(ctx), index, read_only=True).clear(CacheClearRequest(scope=scope.value if scope else "all"))
 
@@ -378,23 +391,24 @@ app.add_typer(metrics_app, name="metrics")
 @metrics_app.command("summary")
 def metrics_summary(
     ctx: typer.Context,
-    file: Annotated[Optional[Path], typer.Argument(help="EMF metrics file (default: metrics.jsonl beside the index)")] = None,
+    file: Annotated[Optional[Path], typer.Argument(help="EMF metrics file (default: metrics.jsonl beside the index, found as every command finds it)")] = None,
     index: IndexOption = None,
     since: Annotated[Optional[float], typer.Option("--since", help="only the last N seconds")] = None,
     format: Annotated[JsonOrText, typer.Option("--format", help="text or json")] = JsonOrText.text,
 ) -> None:
-    """Print p50/p95/max per latency metric, the cache hit ratio and errors by kind.
+    """Print p50/p95/max per latency metric, the cache hit ratio and errors by kind (FILE.1, the rotated part, too).
 
     Example: pampax metrics summary --since 3600
     """
     def action():
-        settings = config_of(ctx).config.observability
-        path = file or (Path(settings.metrics_file) if settings.metrics_file else find_index(index).parent / "metrics.jsonl")
+        path = file or _metrics_path(config_of(ctx).config.observability, find_index(index))
         if not path.is_file():
-            raise PathNotFound(f"no metrics file at {path}")
+            raise PathNotFound(f"no metrics file at {path} (none beside an index here or above: give FILE or --index)")
         since_ms = int((time.time() - since) * 1000) if since is not None else None
-        with path.open(encoding="utf-8") as lines:
-            return summarize(lines, since_ms)
+        # The rotated file first: it holds the older documents.
+        files = [p for p in (rotated(path), path) if p.is_file()]
+        with ExitStack() as stack:
+            return summarize(chain.from_iterable(stack.enter_context(p.open(encoding="utf-8")) for p in files), since_ms)
 
     summary = run(action, json_errors=format is JsonOrText.json)
     if format is JsonOrText.json:

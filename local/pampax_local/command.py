@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from pydantic import BaseModel
+from typer._click import Context
+# Typer vendors click from 0.29 on; its usage errors are these, not the click package's.
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
 
 from pampax.config import ResolvedConfig, load_config
-from pampax.errors import PampaxError
+from pampax.errors import InvalidArgument, PampaxError, RouteNotFound
 from pampax.index import DEFAULT_INDEX
 
 
@@ -50,8 +55,41 @@ def run(action: Callable[[], Any], json_errors: bool = False) -> Any:
         error = exc if isinstance(exc, PampaxError) else PampaxError(f"{type(exc).__name__}: {exc}")
         if json_errors:
             print_json(error.to_dict())
-        typer.echo(f"pampax: {error.kind}: {error.message}", err=True)
-        raise typer.Exit(error.code) from None
+        fail(error)
+
+
+def fail(error: PampaxError) -> NoReturn:
+    """Print ``error``'s one line on stderr and exit with its kind's code."""
+    typer.echo(f"pampax: {error.kind}: {error.message}", err=True)
+    raise typer.Exit(error.code) from None
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # a bare group: its help, as asked for
+    except UsageError as exc:
+        # click has no type of its own for an unknown command, only this message.
+        kind = RouteNotFound if exc.message.startswith("No such command") else InvalidArgument
+        fail(kind(exc.format_message()))
+
+
+class OneLineErrors(TyperGroup):
+    """The root command group: a usage error (a bad or missing flag, an unknown command) is one line
+    ``pampax: <kind>: <message>`` and its kind's exit code, like every other failure, not click's box.
+
+    Subcommands' arguments are parsed inside the root's ``invoke``, so the root alone catches them all.
+    """
+
+    def make_context(self, info_name, args, parent=None, **extra) -> Context:
+        with _usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        with _usage_errors():
+            return super().invoke(ctx)
 
 
 def print_json(data: BaseModel | dict) -> None:

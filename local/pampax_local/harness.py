@@ -295,11 +295,7 @@ def serve(
         def start() -> LocalApi:
             functions = read_template(template or find_template())
             apply_environment(functions)
-            resolved = config_of(ctx)
-            _export_config_path(resolved.file)
-            config = resolved.config
-            if index is not None or not (config.runtime.store_dir or config.aws.bucket):
-                cleanup.enter_context(serving_file(find_index(index)))
+            config = _configure_handlers(ctx, index, cleanup)
             server = load_api(functions, port, config.runtime.max_body_bytes)
             cleanup.callback(server.server_close)
             queue_functions = [s for s in functions.values() if s.queue_batch_size]
@@ -321,12 +317,13 @@ def invoke(
     ctx: typer.Context,
     function: Annotated[str, typer.Argument(help="logical id (SearchFunction) or code directory (search)")],
     event: Annotated[Path, typer.Option("--event", help="event JSON file, e.g. from `sam local generate-event`")],
-    index: Annotated[Optional[Path], typer.Option("--index", help="serve this index file instead of the configured store")] = None,
+    index: ServeIndexOption = None,
     template: TemplateOption = None,
 ) -> None:
     """Invoke one function of the template on an event, like `sam local invoke`; print its response.
 
     Handler logs go to stderr, the response to stdout.
+
     Example: sam local generate-event apigateway aws-proxy --method POST --path search
     --body '{"query": "get_user_by_id"}' > e.json && pampax local invoke search --event e.json
     """
@@ -338,20 +335,28 @@ def invoke(
         except (OSError, ValueError) as exc:
             raise InvalidArgument(f"cannot read event {event}: {exc}") from exc
         apply_environment({spec.logical_id: spec})
-        _export_config_path(config_of(ctx).file)
         with ExitStack() as cleanup:
-            if index is not None:
-                cleanup.enter_context(serving_file(index))
+            _configure_handlers(ctx, index, cleanup)
             with redirect_stdout(sys.stderr):
                 return import_handler(spec)(payload, LocalContext(spec.logical_id))
 
     print_json(run(action))
 
 
-def _export_config_path(file: str | None) -> None:
-    """Hand the config file the CLI found (``--config``, say) to the handlers, which read only the environment."""
-    if file is not None:
-        os.environ["PAMPAX_CONFIG"] = str(Path(file).resolve())
+def _configure_handlers(ctx: typer.Context, index: Path | None, cleanup: ExitStack) -> Config:
+    """Point the handlers at what this invocation names, and return the effective config.
+
+    The config file the CLI found (``--config``, say) is handed on, since handlers read only the
+    environment. ``--index``, or with no store configured the nearest ``.pampax/index.db``, is
+    published into a throwaway store that ``cleanup`` removes.
+    """
+    resolved = config_of(ctx)
+    if resolved.file is not None:
+        os.environ["PAMPAX_CONFIG"] = str(Path(resolved.file).resolve())
+    config = resolved.config
+    if index is not None or not (config.runtime.store_dir or config.aws.bucket):
+        cleanup.enter_context(serving_file(find_index(index)))
+    return config
 
 
 def _start_polling(config: Config, spec: FunctionSpec) -> None:

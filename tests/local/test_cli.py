@@ -1,6 +1,8 @@
 """The CLI through Typer's CliRunner: exit codes, stderr lines and JSON bodies of every error kind."""
 
 import json
+import shutil
+import typing
 
 import pytest
 from typer.testing import CliRunner
@@ -36,6 +38,24 @@ def test_index_then_search_then_assemble(shop_repo, monkeypatch):
     assert md.exit_code == 0 and md.stdout.startswith("# Context bundle: get_user_by_id")
     bundle = json.loads(_run("assemble", "get_user_by_id", "--budget", "2000").stdout)
     assert bundle["tokens"]["used"] <= 2000 and bundle["stop_reason"]
+
+
+def test_path_is_read_from_the_working_directory_and_from_the_root(shop_repo, monkeypatch):
+    assert _run("index", str(shop_repo)).exit_code == 0
+    monkeypatch.chdir(shop_repo / "shop")
+
+    def paths(*patterns):
+        args = [a for p in patterns for a in ("--path", p)]
+        result = _run("search", "user", "--limit", "20", *args)
+        assert result.exit_code == 0, result.output
+        return {hit["path"] for hit in json.loads(result.stdout)["results"]}
+
+    # WHEN paths are given as rg would read them from shop/, and as the repository names them
+    assert paths("users.py") == paths("shop/users.py") == {"shop/users.py"}
+    assert paths("../web") == {"web/api.js", "web/cart.ts"} and paths("../tests/*") == paths("tests")
+    assert paths(".") == paths("shop") and "shop/users.py" in paths(".")
+    # AND a path leading out of the repository matches nothing rather than everything
+    assert paths("../..") == set()
 
 
 def test_output_is_byte_identical_across_runs(shop_index_path):
@@ -76,9 +96,35 @@ def test_json_errors_carry_the_error_body(tmp_path):
     }
 
 
-def test_bad_flag_value_is_a_usage_error(shop_index_path):
-    result = _run("search", "x", "--limit", "many", "--index", str(shop_index_path))
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("search", "x", "--limit", "many"), "pampax: invalid_argument: Invalid value for '--limit': "),
+        (("search", "x", "--limt", "3"), "pampax: invalid_argument: No such option: --limt"),
+        (("search",), "pampax: invalid_argument: Missing argument 'query'."),
+        (("assemble", "x"), "pampax: invalid_argument: Missing option '--budget'."),
+        (("serach", "x"), "pampax: route_not_found: No such command 'serach'."),
+        (("cache", "wipe"), "pampax: route_not_found: No such command 'wipe'."),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(args, line):
+    result = _run(*args)
+    # THEN no usage box: the same one line as every other failure, and the usage exit code
     assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(line), result.stderr
+    assert result.stdout == ""
+
+
+def test_cache_clear_takes_every_scope_the_api_takes(shop_index_path, tmp_path):
+    from pampax.models import CacheClearRequest
+
+    index = shutil.copyfile(shop_index_path, tmp_path / "index.db")
+    for scope in typing.get_args(CacheClearRequest.model_fields["scope"].annotation):
+        result = _run("cache", "clear", "--scope", scope, "--index", str(index))
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["scope"] == scope
+    assert _run("cache", "clear", "--all", "--scope", "all", "--index", str(index)).exit_code == 0
+    assert _run("cache", "clear", "--all", "--scope", "search", "--index", str(index)).exit_code == 2
 
 
 def test_config_show_names_sources(tmp_path, monkeypatch):
@@ -89,6 +135,15 @@ def test_config_show_names_sources(tmp_path, monkeypatch):
     assert settings["search.limit"] == {"value": 4, "source": f"file:{tmp_path / 'pampax.toml'}"}
     assert settings["assemble.seeds"] == {"value": 3, "source": "env:PAMPAX_ASSEMBLE_SEEDS"}
     assert settings["index.workers"] == {"value": 0, "source": "default"}
+
+
+def test_config_show_reports_the_file_found_above_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "pampax.toml").write_text("[search]\nlimit = 4\n")
+    (tmp_path / "src" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "src" / "deep")
+    shown = json.loads(_run("config", "show").stdout)
+    assert shown["file"] == str(tmp_path / "pampax.toml")
+    assert shown["settings"]["search.limit"]["value"] == 4
 
 
 def test_health_exit_codes(tmp_path, shop_index_path):
@@ -120,10 +175,39 @@ def test_cache_warm_clear_and_metrics_summary(shop_repo, tmp_path):
     assert cleared["scope"] == "search" and cleared["removed"] >= 2
     # THEN the metrics file beside the index summarizes the search and its cache hit
     summary = json.loads(_run("metrics", "summary", "--index", index, "--format", "json").stdout)
-    assert summary["cache_hit_ratio"] == 1.0
+    assert summary["cache_hit_ratio"] == 100.0  # percent, as the cache_hit_ratio metric
     assert [f["metric"] for f in summary["figures"]] == ["index_refresh_ms", "search_latency_ms"]
     text = _run("metrics", "summary", "--index", index)
     assert "search_latency_ms" in text.stdout and "cache hit ratio: 100.0%" in text.stdout
+
+
+def test_metrics_summary_finds_the_metrics_as_commands_find_the_index(shop_repo, tmp_path, monkeypatch):
+    # GIVEN an indexed repo searched once from a subdirectory
+    assert _run("index", str(shop_repo)).exit_code == 0
+    monkeypatch.chdir(shop_repo / "shop")
+    assert _run("search", "get_user_by_id").exit_code == 0
+    # WHEN the summary is asked from there with no FILE and no --index, THEN it reads the index's metrics
+    summary = json.loads(_run("metrics", "summary", "--format", "json").stdout)
+    assert "search_latency_ms" in [f["metric"] for f in summary["figures"]]
+    # AND from outside any repository it is one line naming what to give
+    monkeypatch.chdir(tmp_path)
+    missing = _run("metrics", "summary")
+    assert missing.exit_code == exit_code_for("path_not_found") and "give FILE or --index" in missing.stderr
+
+
+def test_metrics_summary_reads_the_rotated_part_too(shop_index_path, tmp_path):
+    index = shutil.copyfile(shop_index_path, tmp_path / "index.db")
+    env = {"PAMPAX_OBSERVABILITY_METRICS_MAX_BYTES": "4096"}
+    # GIVEN enough searches that the metrics file rotated
+    for n in range(30):
+        assert _run("search", f"user {n}", "--index", str(index), env=env).exit_code == 0
+    assert (tmp_path / "metrics.jsonl.1").is_file()
+    # THEN the summary counts every search, from both parts
+    summary = json.loads(_run("metrics", "summary", "--index", str(index), "--format", "json", env=env).stdout)
+    searches = next(f for f in summary["figures"] if f["metric"] == "search_latency_ms")
+    kept = sum(1 for part in ("metrics.jsonl", "metrics.jsonl.1")
+               for line in (tmp_path / part).read_text().splitlines() if "search_latency_ms" in line)
+    assert searches["count"] == kept > 0
 
 
 def test_cli_logs_go_to_stderr_in_the_schema(shop_index_path):
@@ -175,3 +259,65 @@ def test_mcp_help_shows_a_client_config_that_parses():
     end = max(n for n, line in enumerate(lines) if line.strip() == "}")
     config = json.loads("\n".join(line.strip(" │") for line in lines[start:end + 1]))
     assert config["mcpServers"]["pampax"] == {"command": "pampax", "args": ["mcp", "/path/to/repo"]}
+
+
+@pytest.fixture(scope="session")
+def core_index_path(tmp_path_factory):
+    """An index of pampax's own core package: enough code that an 8k bundle still runs out of budget."""
+    from pathlib import Path
+
+    from pampax.build import build_index
+
+    core = Path(__file__).parents[2] / "layers" / "pampax" / "pampax"
+    return Path(build_index(core, tmp_path_factory.mktemp("core") / "index.db").index)
+
+
+@pytest.mark.parametrize("budget", [50, 2000, 8000])
+def test_markdown_bundle_prints_within_its_budget(core_index_path, budget):
+    from pampax.tokens import count_tokens
+
+    # GIVEN a question whose candidates outweigh every budget asked
+    args = ("assemble", "how does the read-through cache build its key", "--budget", str(budget),
+            "--index", str(core_index_path))
+    bundle = json.loads(_run(*args).stdout)
+    assert bundle["stop_reason"] == "budget_exhausted"
+    # WHEN the bundle is printed as Markdown
+    printed = _run(*args, "--format", "md").stdout
+    # THEN everything printed is what tokens.used counts, within the budget
+    assert count_tokens(printed) == bundle["tokens"]["used"] <= budget
+    assert len(bundle["items"]) == printed.count("\n### ") + printed.startswith("### ")
+    # AND the evidence table comes only on request, after what is counted
+    with_evidence = _run(*args, "--format", "md", "--evidence").stdout
+    assert with_evidence.startswith(printed) and "## Evidence" in with_evidence and "## Evidence" not in printed
+
+
+def _command_paths(group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if hasattr(command, "commands"):
+            yield from _command_paths(command, (*prefix, name))
+
+
+def test_every_help_is_plain_text_without_type_tags_on_flags_or_rst():
+    import typer.main
+
+    root = typer.main.get_command(app)
+    paths = [(), *_command_paths(root)]
+    assert ("cache", "clear") in paths and ("local", "invoke") in paths
+    for path in paths:
+        result = _run(*path, "--help", env={"COLUMNS": "100"})
+        assert result.exit_code == 0, (path, result.output)
+        # a flag takes no value, so it shows none; help text is read as text, not as reStructuredText
+        assert "<bool>" not in result.stdout and "``" not in result.stdout, (path, result.stdout)
+        assert "╭" not in result.stdout
+
+
+def test_shell_completion_completes_commands_and_choices():
+    def complete(words: str) -> list[str]:
+        env = {"_PAMPAX_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)}
+        return runner.invoke(app, [], env=env, prog_name="pampax").stdout.split()
+
+    assert complete("pampax se") == ["search"]
+    assert complete("pampax cache clear --scope ") == ["search", "bundle", "all"]
+    script = runner.invoke(app, ["--show-completion", "bash"], env={}, prog_name="pampax").stdout
+    assert "_PAMPAX_COMPLETE=complete_bash" in script

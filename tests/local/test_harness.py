@@ -93,6 +93,34 @@ def test_serve_errors_match_the_cli_error_body(server, index_file):
     assert (status, served) == (400, json.loads(cli.stdout))
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"query": "x", "paths": "shop"}, 'paths: expected an array, got "shop"'),
+        ({"query": "x", "langs": {"python": True}}, "langs: expected an array, got an object"),
+        ({"query": "x", "limit": "ten"}, 'limit: expected an integer, got "ten"'),
+        ({"query": "x", "lmit": 3}, "lmit: unknown field"),
+        ({"limit": 3}, "query: required field is missing"),
+        ({"query": "x", "kinds": ["function"] * 65}, "kinds: at most 64 items, got 65"),
+    ],
+)
+def test_serve_validation_messages_speak_json(server, body, message):
+    status, served = _post(server + "/search", body)
+    # THEN the message names JSON's types, never pydantic's (tuple, dictionary, "Input should be")
+    assert (status, served["error"]["kind"], served["error"]["message"]) == (422, "invalid_request", message)
+
+
+@pytest.mark.parametrize(("flag", "field", "value"), [("--lang", "langs", "pyhton"), ("--kind", "kinds", "funtion")])
+def test_unknown_filter_values_are_refused_alike_by_cli_and_api(server, index_file, flag, field, value):
+    # GIVEN a misspelt filter: the CLI's exit code and error body
+    cli = runner.invoke(app, ["search", "x", flag, value, "--index", str(index_file), "--format", "json"])
+    assert cli.exit_code == 2 and cli.stderr.splitlines()[-1].startswith(f"pampax: invalid_argument: {field}: no ")
+    # WHEN the API is asked the same, THEN the same body, 400, naming the values the index holds
+    status, served = _post(server + "/search", {"query": "x", field: [value]})
+    assert (status, served) == (400, json.loads(cli.stdout))
+    assert "python" in served["error"]["message"] or "function" in served["error"]["message"]
+
+
 def test_serve_answers_unknown_routes_and_methods_with_404(server):
     for method, route in (("POST", "/nope"), ("GET", "/search")):
         status, body = _post(server + route, {}, method=method)
@@ -116,6 +144,23 @@ def test_invoke_runs_a_generated_event_and_prints_only_the_response(index_file, 
     assert result.exit_code == 0, result.output
     response = json.loads(result.stdout)
     assert response["statusCode"] == 200
+    assert json.loads(response["body"])["results"][0]["path"] == "shop/users.py"
+
+
+def test_invoke_falls_back_to_the_nearest_index_like_serve(index_file, isolated, tmp_path, monkeypatch):
+    # GIVEN no store configured and an index above the working directory
+    for name in ("PAMPAX_RUNTIME_STORE_DIR", "PAMPAX_AWS_BUCKET", "PAMPAX_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "repo" / ".pampax").mkdir(parents=True)
+    shutil.copyfile(index_file, tmp_path / "repo" / ".pampax" / "index.db")
+    (tmp_path / "repo" / "src").mkdir()
+    monkeypatch.chdir(tmp_path / "repo" / "src")
+    # WHEN a function is invoked without --index
+    result = runner.invoke(app, ["local", "invoke", "search", "--event", str(SEARCH_EVENT), "--template", str(TEMPLATE)])
+    # THEN it answers from that index, as `local serve` would
+    assert result.exit_code == 0, result.output
+    response = json.loads(result.stdout)
+    assert response["statusCode"] == 200, response
     assert json.loads(response["body"])["results"][0]["path"] == "shop/users.py"
 
 

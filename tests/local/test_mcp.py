@@ -134,7 +134,8 @@ def test_failures_are_tool_errors_with_the_error_tables_kind(indexed_shop, tmp_p
         "path_not_found"]
     assert all(e["code"] in (2, 3) for e in errors)
     assert "outside the repository root" in errors[0]["message"]
-    assert errors[7]["message"] == "query: Field required" and errors[8]["message"] == "budget: Field required"
+    assert errors[7]["message"] == "query: required field is missing"
+    assert errors[8]["message"] == "budget: required field is missing"
 
 
 def test_missing_index_is_an_index_missing_error(shop_repo):

@@ -2,8 +2,8 @@
 callees and tests, packed full text first, then capsules, then dropped.
 
 Every candidate gets an evidence row (which seed, which edge, which score, what was decided), and
-the bundle's item blocks are measured with the counter they are reported in, so ``tokens.used``
-never exceeds ``tokens.budget``.
+the bundle's Markdown (header and item blocks, ``pampax.markdown``) is measured with the counter it
+is reported in, so ``tokens.used`` counts what ``--format md`` prints and never exceeds ``tokens.budget``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .config import SearchSettings
 from .errors import InvalidArgument
 from .index import Index
+from .markdown import header, header_room, item_block
 from .models import AssembleRequest, AssembleResponse, BundleItem, Evidence, SearchRequest, TokenReport
 from .query import plan_query
 from .search import search_files, select_terms
@@ -75,12 +76,14 @@ def assemble(
     search_request = SearchRequest(query=request.query, limit=request.seeds, group="file")
     seeds = _seeds(search_files(index, plan, terms, search_request, settings, spans=SEED_SPANS)[: request.seeds])
     candidates = _expand(index, seeds, terms)
-    items, evidence, stop = _pack(candidates, request, terms)
+    room = request.budget - header_room(request.query, index.generation, request.budget, request.max_items)
+    items, evidence, stop = _pack(candidates, request.max_items, room, terms)
     if not seeds:
         stop = "no_results"
+    _, used = header(request.query, index.generation, items, request.budget, stop)
     return AssembleResponse(
         query=request.query, generation=index.generation, items=items, evidence=evidence, stop_reason=stop,
-        tokens=TokenReport(budget=request.budget, used=sum(i.tokens for i in items), counter=COUNTER),
+        tokens=TokenReport(budget=request.budget, used=used, counter=COUNTER),
     )
 
 
@@ -197,20 +200,20 @@ def _symbol_chunk(index: Index, symbol_id: int) -> _Chunk | None:
     return _Chunk(*rows[0]) if rows else None
 
 
-def _pack(candidates: list[_Candidate], request: AssembleRequest, terms: list[str]):
-    """Return (items, evidence, stop_reason): greedy by score, full text if it fits, else a capsule."""
+def _pack(candidates: list[_Candidate], max_items: int, room: int, terms: list[str]):
+    """Return (items, evidence, stop_reason): greedy by score into ``room`` tokens, full text if it fits, else a capsule."""
     items: list[BundleItem] = []
     evidence: list[Evidence] = []
     used = 0
     budget_hit = limit_hit = False
     for candidate in candidates:
         decision = "dropped"
-        if len(items) >= request.max_items:
+        if len(items) >= max_items:
             limit_hit = True
         else:
             for mode, text in (("full", candidate.chunk.text), ("capsule", _capsule(candidate.chunk, terms))):
                 item = _item(candidate, mode, text)
-                if used + item.tokens <= request.budget:
+                if used + item.tokens <= room:
                     items.append(item)
                     used += item.tokens
                     decision = mode
@@ -246,36 +249,3 @@ def _capsule(chunk: _Chunk, terms: list[str]) -> str:
         if any(t in line.lower() for t in terms)
     ][:_CAPSULE_KEY_LINES]
     return "\n".join(out + (["..."] + key + ["..."] if key else ["..."]))
-
-
-def item_block(item: BundleItem) -> str:
-    """Return the Markdown block of one item: the exact text its token count measures."""
-    title = f"### {item.path}:{item.start_line}-{item.end_line}"
-    if item.symbol:
-        title += f" `{item.symbol}`"
-    return f"{title} ({item.mode})\n\n```{item.lang}\n{item.text}\n```\n"
-
-
-def to_markdown(bundle: AssembleResponse) -> str:
-    """Return the bundle as Markdown: report, items, evidence table; byte-identical for equal bundles."""
-    report = bundle.tokens
-    out = [
-        f"# Context bundle: {_one_line(bundle.query)}",
-        "",
-        f"generation `{bundle.generation}` · {len(bundle.items)} items · {report.used}/{report.budget} tokens "
-        f"({report.counter}) · stop: {bundle.stop_reason}",
-        "",
-    ]
-    for item in bundle.items:
-        out += [item_block(item), f"_{item.reason} · {item.tokens} tokens_", ""]
-    out += ["## Evidence", "", "| # | path | line | symbol | role | via | edge | score | decision |",
-            "|---|---|---|---|---|---|---|---|---|"]
-    for n, e in enumerate(bundle.evidence, start=1):
-        out.append(f"| {n} | {e.path} | {e.start_line} | {e.symbol or ''} | {e.role} | {e.via or ''} | "
-                   f"{e.edge or ''} | {e.score} | {e.decision} |")
-    return "\n".join(out) + "\n"
-
-
-def _one_line(text: str, limit: int = 120) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"

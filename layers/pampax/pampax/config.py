@@ -87,6 +87,7 @@ class ObservabilitySettings(_Section):
     log_level: str = Field("WARNING", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="lowest level logged")
     log_format: str = Field("auto", pattern="^(auto|json|text)$", description="auto: JSON when stderr is not a terminal")
     metrics_file: str = Field("", description="offline EMF sink; empty means metrics.jsonl beside the index")
+    metrics_max_bytes: int = Field(10_485_760, ge=4096, description="a metrics file larger than this is moved to FILE.1 (replacing it) before the next write")
 
 
 class Config(_Section):
@@ -116,7 +117,8 @@ def load_config(
     flags: Mapping[str, Any] | None = None,
     cwd: Path | None = None,
 ) -> ResolvedConfig:
-    """Return the effective config. ``path`` (``--config``) wins over ``PAMPAX_CONFIG``, then ``./pampax.toml``.
+    """Return the effective config. ``path`` (``--config``) wins over ``PAMPAX_CONFIG``, then the nearest
+    ``pampax.toml`` in ``cwd`` or above it.
 
     ``flags`` maps ``section.key`` to a value given on the command line. Raises ``ConfigInvalid``
     naming the key and its source for unknown keys, bad values and unreadable files.
@@ -154,8 +156,9 @@ def _find_file(path: str | Path | None, env: Mapping[str, str], cwd: Path) -> Pa
         if not chosen.is_file():
             raise ConfigInvalid(f"config file {chosen} does not exist")
         return chosen
-    candidate = cwd / CONFIG_FILE
-    return candidate if candidate.is_file() else None
+    # Found the way the CLI finds the index: the nearest one in the working directory or above it.
+    here = cwd.resolve()
+    return next((d / CONFIG_FILE for d in (here, *here.parents) if (d / CONFIG_FILE).is_file()), None)
 
 
 def _read_file(file: Path) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import json
 import math
 from collections.abc import Iterable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Figure(BaseModel):
@@ -29,7 +29,7 @@ class MetricsSummary(BaseModel):
     window_start_ms: int | None
     window_end_ms: int | None
     figures: list[Figure]
-    cache_hit_ratio: float | None
+    cache_hit_ratio: float | None = Field(description="percent of requests served from the cache (0..100, as the metric)")
     errors_by_kind: dict[str, int]
 
 
@@ -82,7 +82,7 @@ def summarize(lines: Iterable[str], since_ms: int | None = None) -> MetricsSumma
     hits = values.get("cache_hit_ratio")
     return MetricsSummary(
         documents=documents, skipped_lines=skipped, window_start_ms=first, window_end_ms=last, figures=figures,
-        cache_hit_ratio=round(sum(hits) / len(hits) / 100, 4) if hits else None, errors_by_kind=dict(sorted(errors.items())),
+        cache_hit_ratio=round(sum(hits) / len(hits), 2) if hits else None, errors_by_kind=dict(sorted(errors.items())),
     )
 
 
@@ -92,7 +92,7 @@ def render_text(summary: MetricsSummary) -> str:
     out.append(f"{'metric':<22}{'unit':<14}{'count':>7}{'p50':>11}{'p95':>11}{'max':>11}")
     for f in summary.figures:
         out.append(f"{f.metric:<22}{f.unit:<14}{f.count:>7}{f.p50:>11.3f}{f.p95:>11.3f}{f.max:>11.3f}")
-    ratio = "n/a" if summary.cache_hit_ratio is None else f"{summary.cache_hit_ratio:.1%}"
+    ratio = "n/a" if summary.cache_hit_ratio is None else f"{summary.cache_hit_ratio:.1f}%"
     out += ["", f"cache hit ratio: {ratio}"]
     errors = ", ".join(f"{k}={v}" for k, v in summary.errors_by_kind.items()) or "none"
     out.append(f"errors by kind: {errors}")

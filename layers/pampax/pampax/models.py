@@ -1,12 +1,13 @@
 """Request and response models: the only types that cross the core's boundary.
 
 The CLI, the local HTTP harness and the Lambda handlers all build these requests and print these
-responses, so the three speak the same JSON. Field names listed in the product contract
-(shared/README.md) are never renamed; new fields only add to it.
+responses, so the three speak the same JSON. Field names listed in the README's JSON shapes
+and in openapi.yaml are never renamed; new fields only add to it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -38,7 +39,32 @@ def validate(model: type[M], data: Mapping[str, Any], error: type[PampaxError] =
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise error(f"{where}: {first['msg']}") from None
+        raise error(f"{where}: {_in_json_terms(first)}") from None
+
+
+# What a field expected, by pydantic error type, named as JSON names it (an array, not a tuple).
+_EXPECTED = {
+    "tuple_type": "an array", "list_type": "an array", "dict_type": "an object", "model_type": "an object",
+    "string_type": "a string", "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false", "bool_parsing": "true or false",
+}
+_JSON_TYPES = {dict: "an object", list: "an array", tuple: "an array"}
+
+
+def _in_json_terms(error: Mapping[str, Any]) -> str:
+    """Return one validation error in the words of a caller who sent JSON, not in pydantic's."""
+    kind, ctx = error["type"], error.get("ctx", {})
+    if kind in _EXPECTED:
+        value = error["input"]
+        shown = _JSON_TYPES.get(type(value)) or json.dumps(value, default=str)
+        return f"expected {_EXPECTED[kind]}, got {shown if len(shown) <= 40 else shown[:39] + '…'}"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "too_long" and ctx.get("field_type") in ("Tuple", "List"):
+        return f"at most {ctx['max_length']} items, got {ctx['actual_length']}"
+    return error["msg"].replace("Input should be", "should be", 1)
 
 
 class _Request(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -76,8 +77,16 @@ class SchemaFormatter(BasePowertoolsFormatter):
                 line[key] = record.__dict__[key]
         line["msg"] = record.getMessage()
         if self.text:
-            return " ".join(f"{k}={v}" for k, v in line.items() if v is not None)
+            return " ".join(f"{k}={_logfmt(v)}" for k, v in line.items() if v is not None)
         return json.dumps(line, default=str, separators=(",", ":"))
+
+
+def _logfmt(value: Any) -> str:
+    """Return a text-log value as logfmt writes it: quoted (JSON string escapes) when it holds a space,
+    a quote, an ``=`` or a control character, so every line still splits into its key=value pairs."""
+    text = str(value)
+    plain = text and text.isprintable() and not any(c in text for c in ' "=\\')
+    return text if plain else json.dumps(text, ensure_ascii=False)
 
 
 class _DropFailures(logging.Filter):
@@ -113,14 +122,25 @@ def make_logger(settings: ObservabilitySettings, component: str, stream: IO[str]
     return logger
 
 
-class MetricsSink:
-    """Where EMF documents go: a text stream (Lambda's stdout) or an appended JSON-lines file."""
+def rotated(path: Path) -> Path:
+    """Return where a metrics file goes once it is full: ``metrics.jsonl.1``."""
+    return path.with_name(path.name + ".1")
 
-    def __init__(self, stream: IO[str] | None = None, path: Path | None = None, create: bool = True):
+
+class MetricsSink:
+    """Where EMF documents go: a text stream (Lambda's stdout) or an appended JSON-lines file.
+
+    A file over ``max_bytes`` is moved to ``rotated(path)`` (one generation kept) before the next
+    write, so a long-lived CLI user's metrics cost at most twice that on disk.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, path: Path | None = None, create: bool = True,
+                 max_bytes: int = ObservabilitySettings().metrics_max_bytes):
         self.stream = stream
         self.path = path
         # False for read-only commands: they append to an existing file but never create one.
         self.create = create
+        self.max_bytes = max_bytes
 
     def write(self, documents: list[dict]) -> None:
         lines = "".join(json.dumps(d, separators=(",", ":")) + "\n" for d in documents)
@@ -130,6 +150,8 @@ class MetricsSink:
             # Metrics are best effort: an unwritable metrics file must not fail the operation it measures.
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                if self.path.is_file() and self.path.stat().st_size > self.max_bytes:
+                    os.replace(self.path, rotated(self.path))
                 with self.path.open("a", encoding="utf-8") as file:
                     file.write(lines)
             except OSError:

@@ -18,6 +18,7 @@ from .assemble import assemble
 from .cache import ReadThroughCache
 from .config import Config
 from .errors import IndexCorrupt, PampaxError, error_for
+from .filters import check_filters
 from .index import Index
 from .models import (
     AssembleRequest,
@@ -49,8 +50,12 @@ class Service:
         self.cache = cache
 
     def search(self, request: SearchRequest) -> SearchResponse:
-        """Return the hits of ``request``, from the cache when an identical request was answered."""
+        """Return the hits of ``request``, from the cache when an identical request was answered.
+
+        Raises ``InvalidArgument`` for a lang or kind the index holds nowhere (``pampax.filters``).
+        """
         with self.telemetry.operation("search") as op, self.index() as index:
+            check_filters(index, request)
             return self._cached(op, index, "search", request, lambda: search(index, request, self.config.search),
                                 SearchResponse)
 
