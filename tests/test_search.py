@@ -117,3 +117,14 @@ def test_arbitrary_queries_never_reach_sqlite_as_syntax(shop_index, query):
         assert not query.strip()
     else:
         assert len(response.results) <= 10
+
+
+def test_snippets_keep_their_relative_indentation(tmp_path):
+    from pampax.build import build_index
+    from pampax.index import open_index
+
+    (tmp_path / "build.py").write_text(
+        "class Builder:\n    def build_index(\n        root,\n        index_path=None,\n    ):\n        return root\n")
+    with open_index(build_index(tmp_path).index) as index:
+        hit = search(index, SearchRequest(query="build_index")).results[0]
+    assert hit.snippet.splitlines() == ["class Builder:", "    def build_index(", "        root,"]

@@ -7,6 +7,7 @@ plus exact symbol-name hits BM25 may have cut -> rescore -> deterministic order 
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 
 from . import parse
@@ -381,7 +382,11 @@ def _chunk_words(text: str) -> set[str]:
 
 
 def _snippet(candidate: _Candidate, matched: list[str]) -> str:
-    """Return up to three lines of the chunk, starting at the first line holding a matched term."""
+    """Return up to three lines of the chunk, starting at the first line holding a matched term.
+
+    The lines keep their indentation relative to each other (``textwrap.dedent``), so a signature's
+    continuation lines still read as its arguments.
+    """
     lines = candidate.text.split("\n")
     start = 0
     for number, line in enumerate(lines):
@@ -389,8 +394,8 @@ def _snippet(candidate: _Candidate, matched: list[str]) -> str:
         if any(t in lowered for t in matched):
             start = number
             break
-    snippet = "\n".join(line.strip() for line in lines[start:start + _SNIPPET_LINES])
-    return snippet[:_SNIPPET_CHARS]
+    snippet = textwrap.dedent("\n".join(line.rstrip() for line in lines[start:start + _SNIPPET_LINES]))
+    return snippet.strip("\n")[:_SNIPPET_CHARS]
 
 
 def _document_frequencies(index: Index, terms: list[str]) -> dict[str, int]:
