@@ -128,3 +128,8 @@ def test_snippets_keep_their_relative_indentation(tmp_path):
     with open_index(build_index(tmp_path).index) as index:
         hit = search(index, SearchRequest(query="build_index")).results[0]
     assert hit.snippet.splitlines() == ["class Builder:", "    def build_index(", "        root,"]
+
+
+def test_a_hit_matched_through_its_path_lists_that_term(shop_index):
+    hit = next(h for h in _top(shop_index, "orders", limit=20) if h.path == "shop/orders.py")
+    assert "orders" in hit.explain.matched_terms

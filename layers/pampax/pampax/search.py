@@ -340,7 +340,8 @@ def _score(candidate: _Candidate, names: _NameMatcher, frame_files: dict[int, li
 
 def _to_hit(index: Index, candidate: _Candidate, plan: QueryPlan, terms: list[str]) -> SearchHit:
     symbol, kind = _best_symbol(index, candidate, plan)
-    words = _chunk_words(candidate.names + "\n" + candidate.text)
+    # The path is searched too (its FTS column): a hit that matched through it says so.
+    words = _chunk_words(candidate.names + "\n" + candidate.path + "\n" + candidate.text)
     matched = [t for t in terms if t in words]
     return SearchHit(
         path=candidate.path, start_line=candidate.start_line, end_line=candidate.end_line, symbol=symbol,
