@@ -73,9 +73,9 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    config: Annotated[Optional[Path], typer.Option("--config", help="pampax.toml to read (else $PAMPAX_CONFIG, else the nearest pampax.toml in the working directory or above it)")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE", help="pampax.toml to read (else $PAMPAX_CONFIG, else the nearest pampax.toml in the working directory or above it)")] = None,
     log_format: Annotated[Optional[JsonOrText], typer.Option("--log-format", help="stderr log lines: json or text (default: JSON when piped)")] = None,
-    log_level: Annotated[Optional[str], typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")] = None,
+    log_level: Annotated[Optional[str], typer.Option("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR")] = None,
     version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
                                           help="print the pampax version and exit")] = False,
 ) -> None:
@@ -130,8 +130,8 @@ def _interrupt(signum: int, frame) -> None:
 @app.command()
 def index(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="repository root to index")],
-    index: Annotated[Optional[Path], typer.Option("--index", help="index file (default: PATH/.pampax/index.db)")] = None,
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="repository root to index")],
+    index: Annotated[Optional[Path], typer.Option("--index", metavar="FILE", help="index file (default: PATH/.pampax/index.db)")] = None,
     full: Annotated[bool, typer.Option("--full", help="reparse every file, even unchanged ones")] = False,
 ) -> None:
     """Build or refresh the index of a repository; prints a JSON report.
@@ -154,12 +154,12 @@ def index(
 @app.command()
 def search(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="identifier, error text, question or a whole bug report; - reads it from stdin")],
+    query: Annotated[str, typer.Argument(metavar="QUERY", help="identifier, error text, question or a whole bug report; - reads it from stdin")],
     index: IndexOption = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="results to return (default: search.limit)")] = None,
-    path: Annotated[Optional[list[str]], typer.Option("--path", help="glob a result's path must match, from the repository root or the working directory; repeatable")] = None,
-    lang: Annotated[Optional[list[str]], typer.Option("--lang", help="language to keep, e.g. python; repeatable")] = None,
-    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="symbol kind to keep, e.g. function; repeatable")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", metavar="N", help="results to return (default: search.limit)")] = None,
+    path: Annotated[Optional[list[str]], typer.Option("--path", metavar="GLOB", help="glob a result's path must match, from the repository root or the working directory; repeatable")] = None,
+    lang: Annotated[Optional[list[str]], typer.Option("--lang", metavar="L", help="language to keep, e.g. python; repeatable")] = None,
+    kind: Annotated[Optional[list[str]], typer.Option("--kind", metavar="K", help="symbol kind to keep, e.g. function; repeatable")] = None,
     group: Annotated[Group, typer.Option("--group", help="chunk: ranked spans; file: each file once, with its best spans")] = Group.chunk,
     format: Annotated[JsonOrText, typer.Option("--format", help="json or text")] = JsonOrText.json,
 ) -> None:
@@ -193,11 +193,11 @@ def search(
 @app.command()
 def assemble(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="what the bundle should let an agent work on")],
-    budget: Annotated[int, typer.Option("--budget", help="token budget for the bundle's items")],
+    query: Annotated[str, typer.Argument(metavar="QUERY", help="what the bundle should let an agent work on")],
+    budget: Annotated[int, typer.Option("--budget", metavar="TOKENS", help="token budget for the bundle's items")],
     index: IndexOption = None,
-    seeds: Annotated[Optional[int], typer.Option("--seeds", help="search hits that seed the bundle")] = None,
-    max_items: Annotated[Optional[int], typer.Option("--max-items", help="items the bundle may hold")] = None,
+    seeds: Annotated[Optional[int], typer.Option("--seeds", metavar="N", help="search hits that seed the bundle")] = None,
+    max_items: Annotated[Optional[int], typer.Option("--max-items", metavar="N", help="items the bundle may hold")] = None,
     format: Annotated[BundleFormat, typer.Option("--format", help="json or md")] = BundleFormat.json,
     evidence: Annotated[bool, typer.Option("--evidence", help="md: append the evidence table (not counted in the budget)")] = False,
 ) -> None:
@@ -228,9 +228,9 @@ def assemble(
 @app.command()
 def mcp(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="repository root to serve")] = Path("."),
-    index: Annotated[Optional[Path], typer.Option("--index", help="index file (default: PATH/.pampax/index.db)")] = None,
-    http: Annotated[Optional[int], typer.Option("--http", help="serve streamable HTTP on 127.0.0.1:PORT instead of stdio")] = None,
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="repository root to serve")] = Path("."),
+    index: Annotated[Optional[Path], typer.Option("--index", metavar="FILE", help="index file (default: PATH/.pampax/index.db)")] = None,
+    http: Annotated[Optional[int], typer.Option("--http", metavar="PORT", help="serve streamable HTTP on 127.0.0.1:PORT instead of stdio")] = None,
     watch: Annotated[bool, typer.Option("--watch/--no-watch", help="refresh the index when files change")] = True,
 ) -> None:
     """Serve the index to a coding agent over MCP (stdio), opened once and kept fresh as files change.
@@ -265,8 +265,8 @@ def mcp(
 @app.command("watch")
 def watch_command(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="repository root to keep indexed")],
-    index: Annotated[Optional[Path], typer.Option("--index", help="index file (default: PATH/.pampax/index.db)")] = None,
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="repository root to keep indexed")],
+    index: Annotated[Optional[Path], typer.Option("--index", metavar="FILE", help="index file (default: PATH/.pampax/index.db)")] = None,
 ) -> None:
     """Keep the index fresh while files change; prints one JSON line per refresh (Ctrl-C stops).
 
@@ -346,9 +346,9 @@ app.add_typer(cache_app, name="cache")
 @cache_app.command("warm")
 def cache_warm(
     ctx: typer.Context,
-    source: Annotated[Path, typer.Argument(help="a repository (warms its most-called names) or a query file (JSON query set or one query per line)")],
+    source: Annotated[Path, typer.Argument(metavar="SOURCE", help="a repository (warms its most-called names) or a query file (JSON query set or one query per line)")],
     index: IndexOption = None,
-    budget: Annotated[int, typer.Option("--budget", help="budget of the bundles warmed")] = 8000,
+    budget: Annotated[int, typer.Option("--budget", metavar="TOKENS", help="budget of the bundles warmed")] = 8000,
 ) -> None:
     """Replay queries against the current generation so later identical requests hit the cache.
 
@@ -391,9 +391,9 @@ app.add_typer(metrics_app, name="metrics")
 @metrics_app.command("summary")
 def metrics_summary(
     ctx: typer.Context,
-    file: Annotated[Optional[Path], typer.Argument(help="EMF metrics file (default: metrics.jsonl beside the index, found as every command finds it)")] = None,
+    file: Annotated[Optional[Path], typer.Argument(metavar="FILE", help="EMF metrics file (default: metrics.jsonl beside the index, found as every command finds it)")] = None,
     index: IndexOption = None,
-    since: Annotated[Optional[float], typer.Option("--since", help="only the last N seconds")] = None,
+    since: Annotated[Optional[float], typer.Option("--since", metavar="SECONDS", help="only the last N seconds")] = None,
     format: Annotated[JsonOrText, typer.Option("--format", help="text or json")] = JsonOrText.text,
 ) -> None:
     """Print p50/p95/max per latency metric, the cache hit ratio and errors by kind (FILE.1, the rotated part, too).

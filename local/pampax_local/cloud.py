@@ -17,15 +17,15 @@ from pampax_local.command import config_of, find_index, print_json, run
 
 cloud_app = typer.Typer()
 
-BucketOption = Annotated[Optional[str], typer.Option("--bucket", help="artifact bucket (default: aws.bucket)")]
-PrefixOption = Annotated[Optional[str], typer.Option("--prefix", help="key prefix in the bucket (default: aws.prefix)")]
+BucketOption = Annotated[Optional[str], typer.Option("--bucket", metavar="NAME", help="artifact bucket (default: aws.bucket)")]
+PrefixOption = Annotated[Optional[str], typer.Option("--prefix", metavar="PREFIX", help="key prefix in the bucket (default: aws.prefix)")]
 
 
 @cloud_app.command()
 def publish(
     ctx: typer.Context,
     bucket: BucketOption = None,
-    index: Annotated[Optional[Path], typer.Option("--index", help="index file (default: the nearest .pampax/index.db)")] = None,
+    index: Annotated[Optional[Path], typer.Option("--index", metavar="FILE", help="index file (default: the nearest .pampax/index.db)")] = None,
     prefix: PrefixOption = None,
     flip: Annotated[bool, typer.Option("--flip/--no-flip", help="point `current` at the published generation")] = True,
 ) -> None:
@@ -47,7 +47,7 @@ def publish(
 @cloud_app.command()
 def rollback(
     ctx: typer.Context,
-    to: Annotated[Optional[str], typer.Option("--to", help="generation to point at (default: the one before the last flip)")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", metavar="GENERATION", help="generation to point at (default: the one before the last flip)")] = None,
     bucket: BucketOption = None,
     prefix: PrefixOption = None,
 ) -> None:

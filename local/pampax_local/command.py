@@ -33,7 +33,7 @@ class JsonOrText(str, Enum):
 
 IndexOption = Annotated[
     Optional[Path],
-    typer.Option("--index", help="index file (default: the nearest .pampax/index.db above the working directory)"),
+    typer.Option("--index", metavar="FILE", help="index file (default: the nearest .pampax/index.db above the working directory)"),
 ]
 
 

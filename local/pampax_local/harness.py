@@ -271,17 +271,17 @@ def serving_file(index: Path) -> Iterator[Path]:
 local_app = typer.Typer(help="Run the Lambda handlers on this machine (no Docker, no AWS account).",
                         no_args_is_help=True)
 
-TemplateOption = Annotated[Optional[Path], typer.Option("--template", help="SAM template (default: the nearest template.yaml)")]
+TemplateOption = Annotated[Optional[Path], typer.Option("--template", metavar="FILE", help="SAM template (default: the nearest template.yaml)")]
 ServeIndexOption = Annotated[
     Optional[Path],
-    typer.Option("--index", help="serve this index file (default: the configured store, else the nearest .pampax/index.db)"),
+    typer.Option("--index", metavar="FILE", help="serve this index file (default: the configured store, else the nearest .pampax/index.db)"),
 ]
 
 
 @local_app.command("serve")
 def serve(
     ctx: typer.Context,
-    port: Annotated[int, typer.Option("--port", help="port on 127.0.0.1")] = 3000,
+    port: Annotated[int, typer.Option("--port", metavar="N", help="port on 127.0.0.1")] = 3000,
     index: ServeIndexOption = None,
     template: TemplateOption = None,
     poll: Annotated[bool, typer.Option("--poll/--no-poll", help="deliver aws.queue_url's jobs to the index function")] = True,
@@ -315,8 +315,8 @@ def serve(
 @local_app.command("invoke")
 def invoke(
     ctx: typer.Context,
-    function: Annotated[str, typer.Argument(help="logical id (SearchFunction) or code directory (search)")],
-    event: Annotated[Path, typer.Option("--event", help="event JSON file, e.g. from `sam local generate-event`")],
+    function: Annotated[str, typer.Argument(metavar="FUNCTION", help="logical id (SearchFunction) or code directory (search)")],
+    event: Annotated[Path, typer.Option("--event", metavar="FILE", help="event JSON file, e.g. from `sam local generate-event`")],
     index: ServeIndexOption = None,
     template: TemplateOption = None,
 ) -> None:

@@ -101,7 +101,7 @@ def test_json_errors_carry_the_error_body(tmp_path):
     [
         (("search", "x", "--limit", "many"), "pampax: invalid_argument: Invalid value for '--limit': "),
         (("search", "x", "--limt", "3"), "pampax: invalid_argument: No such option: --limt"),
-        (("search",), "pampax: invalid_argument: Missing argument 'query'."),
+        (("search",), "pampax: invalid_argument: Missing argument 'QUERY'."),
         (("assemble", "x"), "pampax: invalid_argument: Missing option '--budget'."),
         (("serach", "x"), "pampax: route_not_found: No such command 'serach'."),
         (("cache", "wipe"), "pampax: route_not_found: No such command 'wipe'."),
