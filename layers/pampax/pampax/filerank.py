@@ -29,6 +29,8 @@ _MAX_DEFINING_FILES = 25
 # Chunks of one file that add to its content score beyond its best one.
 _EXTRA_CHUNKS = 2
 _PACKAGE_MARKER = "__init__.py"
+# Values bound in one ``IN (...)`` list, well below SQLite's limit on host parameters.
+_IN_LIST = 500
 # The best files whose imports share their score (the imports signal).
 _IMPORTING_FILES = 10
 
@@ -107,8 +109,7 @@ def _propagate_imports(index: Index, files: dict[int, RankedFile], settings: Sea
                 {f"{base}.py", f"{base}/{_PACKAGE_MARKER}", f"{base}/{name}.py"})
     paths = sorted(set().union(*targets.values())) if targets else []
     found: dict[str, int] = {}
-    for start in range(0, len(paths), 500):
-        batch = paths[start:start + 500]
+    for batch in _batches(paths):
         found.update((p, i) for i, p in index.query(
             f"SELECT id, path FROM files WHERE path IN ({','.join('?' * len(batch))})", batch))
     share: dict[int, float] = {}
@@ -140,6 +141,11 @@ def _module_path(importer: str, module: str) -> str | None:
         rest = module[dots:].replace(".", "/")
         return f"{base}/{rest}".strip("/") if rest else base or None
     return module.replace(".", "/") or None
+
+
+def _batches(values: list) -> list[list]:
+    """Return ``values`` in slices small enough for one ``IN (...)`` list each."""
+    return [values[start:start + _IN_LIST] for start in range(0, len(values), _IN_LIST)]
 
 
 def _file(files: dict[int, RankedFile], file_id: int) -> RankedFile:
@@ -183,7 +189,7 @@ def _definitions(index: Index, plan: QueryPlan) -> dict[int, tuple[float, list[i
 def _mentions(index: Index, plan: QueryPlan) -> dict[int, float]:
     """Return {file id: 1.0 for a path written out, 0.5 for a package named as a dotted module}.
 
-    A path matches an indexed one by its longest suffix (``site-packages/xarray/core/dataset.py``
+    A path matches an indexed one by any of its suffixes (``site-packages/xarray/core/dataset.py``
     finds ``xarray/core/dataset.py``); ``astropy.modeling.separable`` finds ``.../separable.py``.
     """
     wanted: dict[str, float] = {}
@@ -201,8 +207,7 @@ def _mentions(index: Index, plan: QueryPlan) -> dict[int, float]:
         return {}
     found: dict[int, float] = {}
     ordered = sorted(wanted)
-    for start in range(0, len(ordered), 500):
-        batch = ordered[start:start + 500]
+    for batch in _batches(ordered):
         for file_id, path in index.query(
                 f"SELECT id, path FROM files WHERE path IN ({','.join('?' * len(batch))})", batch):
             found[file_id] = max(found.get(file_id, 0.0), wanted[path])
@@ -217,8 +222,7 @@ def _frame_score(frames, settings: SearchSettings) -> float:
 def _describe(index: Index, files: dict[int, RankedFile]) -> None:
     """Fill in path and language, and give files without a pool chunk their first chunk."""
     ids = sorted(files)
-    for start in range(0, len(ids), 500):
-        batch = ids[start:start + 500]
+    for batch in _batches(ids):
         marks = ",".join("?" * len(batch))
         for file_id, path, lang, first in index.query(
                 f"""SELECT f.id, f.path, f.lang, (SELECT min(c.id) FROM chunks c WHERE c.file_id = f.id)
@@ -248,8 +252,7 @@ def _priors(index: Index, files: dict[int, RankedFile], settings: SearchSettings
 def _test_files(index: Index, ids: list[int]) -> set[int]:
     """Return the files that are tests: by path convention, or because most of their functions are tests."""
     tests: set[int] = set()
-    for start in range(0, len(ids), 500):
-        batch = ids[start:start + 500]
+    for batch in _batches(ids):
         marks = ",".join("?" * len(batch))
         tests.update(r[0] for r in index.query(f"SELECT id FROM files WHERE is_test AND id IN ({marks})", batch))
         tests.update(r[0] for r in index.query(
