@@ -196,7 +196,7 @@ def assemble(
     query: Annotated[str, typer.Argument(metavar="QUERY", help="what the bundle should let an agent work on")],
     budget: Annotated[int, typer.Option("--budget", metavar="TOKENS", help="token budget for the bundle's items")],
     index: IndexOption = None,
-    seeds: Annotated[Optional[int], typer.Option("--seeds", metavar="N", help="search hits that seed the bundle")] = None,
+    seeds: Annotated[Optional[int], typer.Option("--seeds", metavar="N", help="ranked files whose best spans seed the bundle")] = None,
     max_items: Annotated[Optional[int], typer.Option("--max-items", metavar="N", help="items the bundle may hold")] = None,
     format: Annotated[BundleFormat, typer.Option("--format", help="json or md")] = BundleFormat.json,
     evidence: Annotated[bool, typer.Option("--evidence", help="md: append the evidence table (not counted in the budget)")] = False,

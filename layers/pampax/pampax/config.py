@@ -48,7 +48,7 @@ class SearchSettings(_Section):
 
 
 class AssembleSettings(_Section):
-    seeds: int = Field(5, ge=1, le=50, description="search hits that seed a bundle")
+    seeds: int = Field(5, ge=1, le=50, description="ranked files whose best spans seed a bundle")
     max_items: int = Field(40, ge=1, le=500, description="items a bundle may hold")
 
 

@@ -125,7 +125,7 @@ class SearchResponse(BaseModel):
 class AssembleRequest(_Request):
     query: Query
     budget: int = Field(gt=0, le=1_000_000, description="token budget for the bundle's items")
-    seeds: int = Field(default=5, ge=1, le=50, description="search hits used as seeds")
+    seeds: int = Field(default=5, ge=1, le=50, description="ranked files whose best spans seed the bundle")
     max_items: int = Field(default=40, ge=1, le=500)
 
 
