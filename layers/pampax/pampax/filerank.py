@@ -107,11 +107,7 @@ def _propagate_imports(index: Index, files: dict[int, RankedFile], settings: Sea
         if base:
             targets.setdefault(file_id, set()).update(
                 {f"{base}.py", f"{base}/{_PACKAGE_MARKER}", f"{base}/{name}.py"})
-    paths = sorted(set().union(*targets.values())) if targets else []
-    found: dict[str, int] = {}
-    for batch in _batches(paths):
-        found.update((p, i) for i, p in index.query(
-            f"SELECT id, path FROM files WHERE path IN ({','.join('?' * len(batch))})", batch))
+    found = _indexed(index, sorted(set().union(*targets.values())) if targets else [])
     share: dict[int, float] = {}
     for file_id, candidates in targets.items():
         modules = {found[p] for p in candidates if p in found} - {file_id}
@@ -189,28 +185,42 @@ def _definitions(index: Index, plan: QueryPlan) -> dict[int, tuple[float, list[i
 def _mentions(index: Index, plan: QueryPlan) -> dict[int, float]:
     """Return {file id: 1.0 for a path written out, 0.5 for a package named as a dotted module}.
 
-    A path matches an indexed one by any of its suffixes (``site-packages/xarray/core/dataset.py``
-    finds ``xarray/core/dataset.py``); ``astropy.modeling.separable`` finds ``.../separable.py``.
+    A written path finds its longest indexed suffix (see ``files_by_suffix``); a dotted module finds
+    its file, ``astropy.modeling.separable`` -> ``astropy/modeling/separable.py``.
     """
+    found = {file_id: 1.0 for file_id in files_by_suffix(index, plan.paths).values()}
     wanted: dict[str, float] = {}
-    for path in plan.paths:
-        parts = path.split("/")
-        for start in range(len(parts)):
-            wanted.setdefault("/".join(parts[start:]), 1.0)
     for identifier in plan.identifiers:
         pieces = identifier.split(".")
         for end in range(len(pieces), 1, -1):
             module = "/".join(pieces[:end])
             wanted.setdefault(module + ".py", 1.0)
             wanted.setdefault(f"{module}/{_PACKAGE_MARKER}", 0.5)
-    if not wanted:
-        return {}
-    found: dict[int, float] = {}
-    ordered = sorted(wanted)
-    for batch in _batches(ordered):
-        for file_id, path in index.query(
-                f"SELECT id, path FROM files WHERE path IN ({','.join('?' * len(batch))})", batch):
-            found[file_id] = max(found.get(file_id, 0.0), wanted[path])
+    for path, file_id in _indexed(index, sorted(wanted)).items():
+        found[file_id] = max(found.get(file_id, 0.0), wanted[path])
+    return found
+
+
+def files_by_suffix(index: Index, paths: list[str]) -> dict[str, int]:
+    """Return {path: id of the file at its longest suffix that is an indexed path}, for the paths that have one.
+
+    ``/usr/lib/python3.11/site-packages/django/shortcuts.py`` finds ``django/shortcuts.py``.
+    """
+    suffixes: dict[str, list[str]] = {}  # longest first
+    for path in paths:
+        parts = path.strip("/").split("/")
+        suffixes[path] = ["/".join(parts[start:]) for start in range(len(parts))]
+    indexed = _indexed(index, sorted({s for candidates in suffixes.values() for s in candidates}))
+    return {path: indexed[hit] for path, candidates in suffixes.items()
+            if (hit := next((s for s in candidates if s in indexed), None))}
+
+
+def _indexed(index: Index, paths: list[str]) -> dict[str, int]:
+    """Return {path: file id} for the given repository paths the index holds."""
+    found: dict[str, int] = {}
+    for batch in _batches(paths):
+        found.update((path, file_id) for file_id, path in index.query(
+            f"SELECT id, path FROM files WHERE path IN ({','.join('?' * len(batch))})", batch))
     return found
 
 

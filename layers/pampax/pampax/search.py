@@ -15,7 +15,7 @@ from .config import SearchSettings
 from .errors import InvalidArgument
 from .index import Index
 from .models import ScoreExplain, SearchHit, SearchRequest, SearchResponse, Span
-from .filerank import RankedFile, rank_files
+from .filerank import RankedFile, files_by_suffix, rank_files
 from .query import Frame, QueryPlan, plan_query
 from .schema import FTS_WEIGHTS
 from .terms import IDENTIFIER, fts_token, split_identifier
@@ -273,19 +273,12 @@ def _phrase_chunks(index: Index, plan: QueryPlan, filters: str, params: list) ->
 
 
 def _frame_files(index: Index, plan: QueryPlan) -> dict[int, list[Frame]]:
-    """Return {file id: its traceback frames} for the indexed files a traceback names.
-
-    A frame's path is matched by its longest suffix that is an indexed path, so
-    ``/usr/lib/python3.11/site-packages/django/shortcuts.py`` finds ``django/shortcuts.py``.
-    """
+    """Return {file id: its traceback frames} for the indexed files a traceback names (by path suffix)."""
+    found = files_by_suffix(index, [frame.path for frame in plan.frames])
     files: dict[int, list[Frame]] = {}
     for frame in plan.frames:
-        parts = frame.path.strip("/").split("/")
-        for start in range(len(parts)):
-            rows = index.query("SELECT id FROM files WHERE path = ?", ("/".join(parts[start:]),))
-            if rows:
-                files.setdefault(rows[0][0], []).append(frame)
-                break
+        if frame.path in found:
+            files.setdefault(found[frame.path], []).append(frame)
     return files
 
 
