@@ -110,7 +110,7 @@ def test_expired_entries_are_recomputed(make_store, telemetry_buffer):
     ReadThroughCache(store, CacheSettings(ttl_seconds=1), telemetry_buffer[0]).fetch("search", "g1", request, Counter(), SearchResponse)
     # WHEN the entry's expiry has passed (rewritten in the store, as time would)
     if isinstance(store, SqliteCacheStore):
-        with store.layer.conn as conn:
+        with store.conn as conn:
             conn.execute("UPDATE cache SET expiry = 1")
     else:
         for item in store.client.scan(TableName="cache")["Items"]:

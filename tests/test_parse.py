@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pampax.languages import language_for
-from pampax.parse import EDGE_KINDS, PARSED_LANGUAGES, SYMBOL_KINDS, Edge, ParsedFile, Symbol, parse, supports
+from pampax.languages import PARSED_LANGUAGES, is_parsed, language_for
+from pampax.parse import EDGE_KINDS, SYMBOL_KINDS, Edge, ParsedFile, Symbol, parse
 
 POLYGLOT = Path(__file__).parent / "fixtures" / "polyglot"
 
@@ -37,7 +37,7 @@ def edges(parsed: ParsedFile, kind: str) -> set[tuple[str, int, str, str | None]
 
 def fixture_sources() -> list[str]:
     return sorted(
-        str(p.relative_to(POLYGLOT)) for p in POLYGLOT.rglob("*") if p.is_file() and supports(language_for(str(p)) or "")
+        str(p.relative_to(POLYGLOT)) for p in POLYGLOT.rglob("*") if p.is_file() and is_parsed(language_for(str(p)) or "")
     )
 
 
@@ -86,13 +86,13 @@ def test_language_for_unknown_files_is_none(path):
     assert language_for(path) is None
 
 
-def test_supports_exactly_the_parsed_languages():
+def test_parses_exactly_the_parsed_languages():
     # GIVEN the languages with a grammar and a text-only one
-    # WHEN support is asked for
-    # THEN only grammar languages are supported, and parsing anything else is refused
+    # WHEN each is parsed
+    # THEN every language said to be parsed parses, and anything else is refused
     assert PARSED_LANGUAGES == {"python", "javascript", "typescript", "tsx", "go", "java", "rust"}
-    assert all(supports(lang) for lang in PARSED_LANGUAGES)
-    assert not supports("markdown")
+    assert all(is_parsed(lang) and isinstance(parse(b"x", lang), ParsedFile) for lang in PARSED_LANGUAGES)
+    assert not is_parsed("markdown")
     with pytest.raises(ValueError):
         parse(b"# title", "markdown")
 

@@ -39,7 +39,7 @@ from pampax.service import IndexProvider, Service
 from pampax.stores import open_cache_store
 from pampax_local.cloud import cloud_app
 from pampax_local.command import IndexOption, JsonOrText, OneLineErrors, config_of, find_index, print_json, run
-from pampax_local.harness import local_app
+from pampax_local.local_commands import local_app
 from pampax_local.repo_paths import rebased
 
 app = typer.Typer(
@@ -102,9 +102,16 @@ def _metrics_path(settings: ObservabilitySettings, index_path: Path) -> Path:
 
 
 def _service(resolved: ResolvedConfig, index: Path | None, provider: IndexProvider | None = None,
-             read_only: bool = False) -> Service:
+             read_only: bool = False, cached: bool = True) -> Service:
     """Return the local service: the index file opened per call (unless a provider keeps one warm), the cache
-    file beside it (or DynamoDB). A read-only service creates no cache or metrics file."""
+    file beside it (or DynamoDB). A read-only service creates no cache or metrics file.
+
+    ``cached=False`` answers without the read-through cache: a one-shot search would pay ~300 ms to import
+    its machinery (Powertools idempotency imports boto3), more than any hit saves, and a warm index (MCP)
+    answers in milliseconds while a miss would add two cache writes."""
+    if not cached:
+        resolved = resolved.model_copy(update={"config": resolved.config.model_copy(
+            update={"cache": resolved.config.cache.model_copy(update={"enabled": False})})})
     index_path = find_index(index)
     telemetry = _telemetry(resolved, index_path, read_only)
     cache = ReadThroughCache(open_cache_store(resolved.config, index_path.parent / "cache.db"),
@@ -170,7 +177,7 @@ def search(
     json_out = format is JsonOrText.json
 
     def action():
-        service = _service(config_of(ctx), index)
+        service = _service(config_of(ctx), index, cached=False)
         request = validate(SearchRequest, {
             "query": sys.stdin.read() if query == "-" else query, "limit": service.config.search.limit if limit is None else limit,
             "paths": rebased(path or (), find_index(index), Path.cwd()),
@@ -210,7 +217,7 @@ def assemble(
     json_out = format is BundleFormat.json
 
     def action():
-        service = _service(config_of(ctx), index)
+        service = _service(config_of(ctx), index, cached=False)
         config = service.config
         request = validate(AssembleRequest, {
             "query": query, "budget": budget, "seeds": config.assemble.seeds if seeds is None else seeds,
@@ -254,10 +261,7 @@ def mcp(
         serve = _extra("pampax_local.mcp_server").serve
         resolved = config_of(ctx)
         live = LiveIndex(path, index or path / DEFAULT_INDEX, resolved.config.index)
-        # The warm index answers in milliseconds; a read-through cache would add two writes to every miss.
-        uncached = resolved.model_copy(update={"config": resolved.config.model_copy(
-            update={"cache": resolved.config.cache.model_copy(update={"enabled": False})})})
-        serve(_service(uncached, live.path, live.snapshot), live, http=http, watch=watch)
+        serve(_service(resolved, live.path, live.snapshot, cached=False), live, http=http, watch=watch)
 
     run(action)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from . import parse
 from .chunk import chunk_file
-from .languages import language_for
+from .languages import is_parsed, language_for
 from .parse import Edge, Symbol
 from .terms import expand_parts, split_identifier
 
@@ -83,7 +83,7 @@ def analyze_file(path: str, data: bytes, mtime_ns: int, minified_line_chars: int
         return Skipped(path, "minified")
     lang = language_for(path) or "text"
     # The parser reads UTF-8: re-encode what was decoded from UTF-16 or Latin-1 (line numbers are unchanged).
-    parsed = parse.parse(text.encode("utf-8"), lang) if parse.supports(lang) else parse.ParsedFile((), ())
+    parsed = parse.parse(text.encode("utf-8"), lang) if is_parsed(lang) else parse.ParsedFile((), ())
     is_test = is_test_path(path)
     chunks = tuple(_chunk_rows(lines, parsed.symbols, lang))
     return FileRecord(
@@ -111,7 +111,7 @@ def path_terms(path: str) -> str:
 
 def _chunk_rows(lines: list[str], symbols: tuple[Symbol, ...], lang: str):
     index_of = {id(s): i for i, s in enumerate(symbols)}
-    default_kind = "module" if parse.supports(lang) else "text"
+    default_kind = "module" if is_parsed(lang) else "text"
     for chunk in chunk_file(len(lines), symbols):
         text = "\n".join(lines[chunk.start_line - 1:chunk.end_line])
         if not text.strip():

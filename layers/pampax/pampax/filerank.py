@@ -19,9 +19,9 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
-from . import parse
 from .config import SearchSettings
 from .index import Index
+from .languages import is_parsed
 from .query import Frame, QueryPlan
 
 # A name defined in more files than this says nothing about which one the query means.
@@ -250,7 +250,7 @@ def _priors(index: Index, files: dict[int, RankedFile], settings: SearchSettings
     for file_id, ranked in files.items():
         if file_id in tests:
             priors[file_id] = settings.test_factor
-        elif not parse.supports(ranked.lang):
+        elif not is_parsed(ranked.lang):
             priors[file_id] = settings.prose_factor
         elif ranked.lang == "python" and packages and posixpath.dirname(ranked.path) not in packages:
             priors[file_id] = settings.script_factor

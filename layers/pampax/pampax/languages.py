@@ -9,6 +9,15 @@ from __future__ import annotations
 
 import posixpath
 
+# The languages ``pampax.parse`` extracts symbols and edges from (its tree-sitter grammars); here so
+# that ranking can ask without loading the grammars.
+PARSED_LANGUAGES: frozenset[str] = frozenset({"python", "javascript", "typescript", "tsx", "go", "java", "rust"})
+
+
+def is_parsed(lang: str) -> bool:
+    """Return whether ``pampax.parse`` extracts symbols and edges for ``lang``."""
+    return lang in PARSED_LANGUAGES
+
 # Whole file names that carry no (useful) extension; checked before the extension table.
 FILENAMES: dict[str, str] = {
     "makefile": "make",

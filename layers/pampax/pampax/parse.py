@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
+from .languages import PARSED_LANGUAGES
+
 
 @dataclass(frozen=True, slots=True)
 class Symbol:
@@ -63,8 +65,6 @@ class _Def:
     child_prefix: str | None = None  # what members are qualified with, if not the qualname (Rust impl)
     parent: str | None = None
 
-
-PARSED_LANGUAGES: frozenset[str] = frozenset({"python", "javascript", "typescript", "tsx", "go", "java", "rust"})
 
 SIGNATURE_MAX = 300
 DETAIL_MAX = 200
@@ -238,11 +238,6 @@ _QUERIES = {
 
 # lang -> (parser, query); building a Language and compiling a Query costs milliseconds each.
 _ENGINES: dict[str, tuple[Parser, Query]] = {}
-
-
-def supports(lang: str) -> bool:
-    """Return whether ``parse`` extracts symbols and edges for ``lang``."""
-    return lang in PARSED_LANGUAGES
 
 
 def parse(source: bytes, lang: str) -> ParsedFile:

@@ -10,10 +10,10 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from . import parse
 from .config import SearchSettings
 from .errors import InvalidArgument
 from .index import Index
+from .languages import is_parsed
 from .models import ScoreExplain, SearchHit, SearchRequest, SearchResponse, Span
 from .filerank import RankedFile, files_by_suffix, rank_files
 from .query import Frame, QueryPlan, plan_query
@@ -326,7 +326,7 @@ def _score(candidate: _Candidate, names: _NameMatcher, frame_files: dict[int, li
     candidate.symbol_boost = boost
     candidate.path_boost = path_boost
     phrase_boost = 1.0 + BOOST_PHRASE_PER_WORD * candidate.phrase_words
-    prior = TEST_FILE_FACTOR if candidate.is_test else PROSE_FACTOR if not parse.supports(candidate.lang) else 1.0
+    prior = TEST_FILE_FACTOR if candidate.is_test else PROSE_FACTOR if not is_parsed(candidate.lang) else 1.0
     candidate.prior = prior
     candidate.score = -candidate.bm25 * boost * path_boost * phrase_boost * prior
 

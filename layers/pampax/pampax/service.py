@@ -129,7 +129,7 @@ class Service:
     def _cached(self, op, index: Index, scope: str, request, compute, model):
         index.sqlite_ms = 0.0
         response, hit = self.cache.fetch(scope, index.generation, request, compute, model, self.config.search)
-        op.cache_hit = hit
+        op.cache_hit = hit if self.cache.settings.enabled else None  # an uncached answer is no miss
         if not hit:
             op.sqlite_ms = index.sqlite_ms
         return response
