@@ -4,7 +4,11 @@ from hypothesis import strategies as st
 
 from pampax.errors import InvalidArgument
 from pampax.models import SearchRequest
-from pampax.search import BOOST_PHRASE_PER_WORD, PROSE_FACTOR, TEST_FILE_FACTOR, search
+import sqlite_utils
+
+from pampax import db, schema
+from pampax.search import BOOST_PHRASE_PER_WORD, PROSE_FACTOR, TEST_FILE_FACTOR, matched_terms, search
+from pampax.terms import IDENTIFIER, expand_parts, split_identifier
 
 
 def _top(index, query, **kwargs):
@@ -133,3 +137,27 @@ def test_snippets_keep_their_relative_indentation(tmp_path):
 def test_a_hit_matched_through_its_path_lists_that_term(shop_index):
     hit = next(h for h in _top(shop_index, "orders", limit=20) if h.path == "shop/orders.py")
     assert "orders" in hit.explain.matched_terms
+
+
+_CODE_PIECE = st.one_of(
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,14}", fullmatch=True),  # identifiers in every case style
+    st.sampled_from([" ", "\n", ".", "(", ")", ", ", " = ", "2", "x2", "__init__", "HTTPResponse", "get_userById"]),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pieces=st.lists(_CODE_PIECE, min_size=1, max_size=30), extra=st.lists(st.from_regex(r"[a-z0-9_]{1,8}", fullmatch=True), max_size=4))
+def test_matched_terms_are_what_fts_matches(pieces, extra):
+    # GIVEN ASCII code text indexed into the real FTS table as the builder fills it (body plus parts)
+    text = "".join(pieces)
+    conn = db.connect(":memory:")
+    schema.create(sqlite_utils.Database(conn))
+    conn.execute("INSERT INTO chunks_fts (rowid, names, path, body, parts) VALUES (1, '', '', ?, ?)", (text, expand_parts(text)))
+    # AND terms the text holds (words, parts, joined forms) and others it may not
+    identifiers = IDENTIFIER.findall(text)
+    terms = sorted({t for i in identifiers for t in (i.lower(), *split_identifier(i), "".join(split_identifier(i)))} | set(extra))
+    terms = [t for t in terms if t]
+    # WHEN the matched terms are listed THEN they are exactly the terms a MATCH finds in that row
+    expected = [t for t in terms if conn.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                                                 ('"' + t + '"',)).fetchone()[0]]
+    assert matched_terms(text, terms) == expected

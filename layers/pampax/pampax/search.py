@@ -334,8 +334,7 @@ def _score(candidate: _Candidate, names: _NameMatcher, frame_files: dict[int, li
 def _to_hit(index: Index, candidate: _Candidate, plan: QueryPlan, terms: list[str]) -> SearchHit:
     symbol, kind = _best_symbol(index, candidate, plan)
     # The path is searched too (its FTS column): a hit that matched through it says so.
-    words = _chunk_words(candidate.names + "\n" + candidate.path + "\n" + candidate.text)
-    matched = [t for t in terms if t in words]
+    matched = matched_terms(candidate.names + "\n" + candidate.path + "\n" + candidate.text, terms)
     return SearchHit(
         path=candidate.path, start_line=candidate.start_line, end_line=candidate.end_line, symbol=symbol,
         kind=kind, lang=candidate.lang, score=round(candidate.score, 4),
@@ -364,15 +363,32 @@ def _best_symbol(index: Index, candidate: _Candidate, plan: QueryPlan) -> tuple[
     return named[0], rows[0][0] if rows else candidate.kind
 
 
-def _chunk_words(text: str) -> set[str]:
-    words: set[str] = set()
-    for token in set(IDENTIFIER.findall(text)):  # a chunk repeats its names: split each once
-        words.add(token.lower())
-        parts = split_identifier(token)
-        words.update(parts)
-        words.add("".join(parts))
-    words.update(w.lower() for w in set(re.findall(r"\w+", text)))
-    return words
+def matched_terms(text: str, terms: list[str]) -> list[str]:
+    """Return the ``terms`` (lowercase FTS tokens) that ``text`` holds as the index tokenizes it: a word, an
+    identifier's part or its joined form (``build_index`` holds ``build``, ``index`` and ``buildindex``).
+
+    A term is looked for only where its letters occur: tokenizing every returned chunk whole was half
+    of a warm identifier search.
+    """
+    lowered = text.lower()
+    squashed = lowered.replace("_", "")
+    identifiers: set[str] | None = None
+    matched = []
+    for term in terms:
+        if term not in lowered and term not in squashed:
+            continue
+        if re.search(rf"(?<!\w){re.escape(term)}(?!\w)", lowered):
+            matched.append(term)
+            continue
+        if identifiers is None:
+            identifiers = set(IDENTIFIER.findall(text))
+        for identifier in identifiers:
+            if term in identifier.lower().replace("_", ""):
+                parts = split_identifier(identifier)  # indexed only when there are several (expand_parts)
+                if len(parts) > 1 and (term in parts or term == "".join(parts)):
+                    matched.append(term)
+                    break
+    return matched
 
 
 def _snippet(candidate: _Candidate, matched: list[str]) -> str:
