@@ -177,9 +177,37 @@ def _tool(spec: ToolSpec, handle: Handler, defaults: dict[str, Any]) -> Tool:
 
     return Tool(
         fn=call, name=spec.name, description=spec.description, parameters=spec.request.model_json_schema(),
-        fn_metadata=FuncMetadata(arg_model=_Arguments, output_schema=spec.response.model_json_schema()),
+        fn_metadata=FuncMetadata(arg_model=_Arguments, output_schema=flat_schema(spec.response)),
         is_async=True, annotations=ToolAnnotations(read_only_hint=spec.read_only, open_world_hint=False),
     )
+
+
+def flat_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """Return the model's JSON schema in the form clients check fastest, accepting exactly the same documents.
+
+    Clients validate every result against the output schema (the SDK's client: most of a warm round
+    trip), so ``$ref``s into ``$defs`` are inlined (the models are not recursive), ``anyOf: [T, null]``
+    becomes ``type: [T, "null"]`` and pydantic's generated titles go; descriptions stay for agents to read.
+    """
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def flat(node):
+        if isinstance(node, list):
+            return [flat(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            node = {**defs[node["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in node.items() if k != "$ref"}}
+        node = {key: flat(value) for key, value in node.items() if key != "title"}
+        options = node.get("anyOf", ())
+        simple = [o for o in options if o != {"type": "null"}]
+        if len(options) == 2 and len(simple) == 1 and set(simple[0]) == {"type"} and isinstance(simple[0]["type"], str):
+            del node["anyOf"]
+            node["type"] = [simple[0]["type"], "null"]
+        return node
+
+    return flat(schema)
 
 
 def _error(error: PampaxError) -> CallToolResult:

@@ -12,8 +12,15 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from jsonschema.validators import validator_for
+
 from pampax.build import build_index
-from pampax.models import SearchRequest
+from pampax.graph import symbol
+from pampax.index import open_index
+from pampax.models import SearchRequest, SearchResponse, SymbolRequest, SymbolResponse
+from pampax.search import search
+from pampax_local.mcp_server import TOOLS as SPECS
+from pampax_local.mcp_server import flat_schema
 
 TOOLS = {"search", "assemble", "symbol", "callers", "callees", "tests_for", "outline", "read_span", "index_status",
          "refresh"}
@@ -61,7 +68,30 @@ def test_tools_are_listed_with_the_core_models_schemas(indexed_shop):
     # AND search's input schema is SearchRequest's own (a field added to the model appears here)
     assert tools["search"].input_schema == SearchRequest.model_json_schema()
     assert tools["search"].input_schema["required"] == ["query"]
-    assert "results" in tools["search"].output_schema["properties"]
+    assert tools["search"].output_schema == flat_schema(SearchResponse)
+
+
+def test_flat_output_schemas_accept_what_the_models_accept(shop_index_path):
+    # GIVEN real responses of the core, and each tool's flattened output schema
+    with open_index(shop_index_path) as index:
+        responses = {SearchResponse: search(index, SearchRequest(query="get_user_by_id", group="file")),
+                     SymbolResponse: symbol(index, SymbolRequest(name="QuerySet.filter"))}
+    for spec in SPECS:
+        schema = flat_schema(spec.response)
+        text = json.dumps(schema)
+        # THEN no reference, simple null union or generated title is left for a client to resolve
+        assert '"$ref"' not in text and '"$defs"' not in text and '"title"' not in text
+        assert '{"type": "string"}, {"type": "null"}' not in text and '{"type": "integer"}, {"type": "null"}' not in text
+        validator_for(schema).check_schema(schema)
+    for model, response in responses.items():
+        validator = validator_for(schema := flat_schema(model))(schema)
+        body = response.model_dump(mode="json")
+        assert list(validator.iter_errors(body)) == []
+        # AND what the model refuses, the schema refuses: a wrong type, a null where none is allowed, a missing field
+        first = "results" if model is SearchResponse else "definitions"
+        for broken in ({**body, "generation": 7}, {**body, first: [{**body[first][0], "path": None}]},
+                       {k: v for k, v in body.items() if k != "generation"}):
+            assert list(validator.iter_errors(broken)), broken
 
 
 def test_each_tool_answers_from_the_index(indexed_shop):
