@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 import sys
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import anyio
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 from jsonschema.validators import validator_for
 
@@ -192,3 +196,36 @@ def test_a_file_edited_on_disk_shows_up_in_the_next_search(indexed_shop):
     assert after["results"][0]["symbol"] == "refund_everything"
     assert after["generation"] != before["generation"]
     assert status["watching"] is True and status["generation"] == after["generation"]
+
+
+def test_streamable_http_serves_the_same_tools_on_loopback(indexed_shop):
+    # GIVEN `pampax mcp --http PORT` on a free loopback port
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-c", "from pampax_local.cli import main; main()", "mcp",
+                               str(indexed_shop), "--http", str(port), "--no-watch"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # the SDK takes a while to import; the port opens when it serves
+            with socket.socket() as attempt:
+                if attempt.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()
+            time.sleep(0.1)
+
+        async def scenario():
+            async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write), \
+                    ClientSession(read, write) as session:
+                await session.initialize()
+                tools = {tool.name for tool in (await session.list_tools()).tools}
+                return tools, await call(session, "search", query="get_user_by_id", limit=1)
+
+        tools, found = anyio.run(scenario)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    # WHEN a client lists and calls tools over HTTP THEN it sees the stdio server's tools and answers
+    assert tools == TOOLS
+    assert found["results"][0]["path"] == "shop/users.py"
