@@ -9,12 +9,14 @@ The bare interpreter start is measured the same way, as the floor no CLI change 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 from functools import partial
 from pathlib import Path
 
+from . import ripgrep
 from .query_set import Query
 from .stats import summarize, timed
 
@@ -24,10 +26,16 @@ def pampax_executable() -> Path:
     return Path(sys.executable).with_name("pampax")
 
 
-def cli_search_figures(index_path: Path, queries: list[Query], trials: int) -> dict:
-    """Return the cold CLI search figure (cycling through ``queries``) and the interpreter-start floor."""
+def cli_search_figures(index_path: Path, queries: list[Query], trials: int, root: Path | None = None) -> dict:
+    """Return the cold CLI search figure (cycling through ``queries``) and the interpreter-start floor.
+
+    With ``root`` and ripgrep installed, each pampax run is paired with ``rg -n -w -F QUERY`` over the
+    tree right after it (same query, same moment of the machine's load): ``cli.cold_vs_rg`` holds the
+    pairs' ratios, the comparison the load of a shared machine distorts least.
+    """
     command = [str(pampax_executable()), "search", "--index", str(index_path), "--limit", "10", "--format", "json"]
-    seconds = []
+    rg = root is not None and shutil.which(ripgrep.RG) is not None
+    seconds, rg_seconds = [], []
     for n in range(trials):
         with tempfile.TemporaryDirectory(prefix="pampax-bench-") as scratch:
             env = {**os.environ, "PAMPAX_CACHE_PATH": f"{scratch}/cache.db",
@@ -35,8 +43,15 @@ def cli_search_figures(index_path: Path, queries: list[Query], trials: int) -> d
             # The query follows "--", so a query starting with "-" is never read as an option.
             query = queries[n % len(queries)].query
             seconds.append(timed(partial(_run, [*command, "--", query], env))[0])
+            if rg:
+                rg_seconds.append(timed(partial(ripgrep.lines, root, query))[0])
     floor = [timed(partial(_run, [sys.executable, "-c", "pass"], dict(os.environ)))[0] for _ in range(trials)]
-    return {"cli.cold_search": summarize(seconds), "cli.python_start": summarize(floor)}
+    figures = {"cli.cold_search": summarize(seconds), "cli.python_start": summarize(floor)}
+    if rg:
+        ratios = sorted(p / r for p, r in zip(seconds, rg_seconds))
+        figures["cli.cold_vs_rg"] = {"pairs": len(ratios), "ratio_p50": round(ratios[len(ratios) // 2], 2),
+                                     "ratio_max": round(ratios[-1], 2), "rg": summarize(rg_seconds)}
+    return figures
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:

@@ -45,6 +45,12 @@ def rg_figures(root: Path, queries: list[Query], trials: int) -> dict:
     return figures
 
 
+def lines(root: Path, identifier: str) -> None:
+    """Run ``rg -n -w -F IDENT`` over ``root`` as a developer would to find an identifier's lines (output dropped)."""
+    subprocess.run([RG, "--no-config", "-n", "-w", "-F", "--", identifier, "."], cwd=root,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
 def _files(root: Path, flags: tuple[str, ...], text: str) -> set[str]:
     """Return the files rg lists for ``text``'s first line, relative to ``root`` (exit 1 means none, not an error)."""
     pattern = text.strip().splitlines()[0]

@@ -87,7 +87,7 @@ def run_benchmarks(name: str, trials: Trials, *, quick: bool = False, cache: Pat
     figures.update(latency.assemble_figures(index_path, queries, trials.assemble))
     figures["index.reindex_one_file"] = builds.reindex_one_file(root, index_path, corpus.edit_file, trials.reindex)
     identifiers = of_type(queries, "identifier")
-    figures.update(cold.cli_search_figures(index_path, identifiers, trials.cli))
+    figures.update(cold.cli_search_figures(index_path, identifiers, trials.cli, root))
     figures.update(ripgrep.rg_figures(root, queries, trials.rg))
     figures.update(_optional(lambda: handler.handler_figures(index_path, queries, trials.handler), "handler.search"))
     figures.update(_optional(lambda: caching.cache_figures(index_path, queries, trials.assemble),

@@ -104,7 +104,11 @@ def _report_sizes(figure: dict, results: dict) -> str:
 
 def _interpreter_floor(figure: dict, results: dict) -> str:
     floor = _figure(results, "cli.python_start")
-    return f"; bare python start {ms(floor['p50_ms'])}" if floor else ""
+    paired = _figure(results, "cli.cold_vs_rg")
+    note = f"; bare python start {ms(floor['p50_ms'])}" if floor else ""
+    if paired:
+        note += f"; ×{paired['ratio_p50']:g} `rg -n -w` (p50 of {paired['pairs']} paired runs, rg {ms(paired['rg']['p50_ms'])})"
+    return note
 
 
 def _cold_start_parts(figure: dict, results: dict) -> str:
