@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import ripgrep
 from .query_set import Query
+from .slots import skipped
 from .stats import summarize, timed
 
 
@@ -47,7 +48,9 @@ def cli_search_figures(index_path: Path, queries: list[Query], trials: int, root
                 rg_seconds.append(timed(partial(ripgrep.lines, root, query))[0])
     floor = [timed(partial(_run, [sys.executable, "-c", "pass"], dict(os.environ)))[0] for _ in range(trials)]
     figures = {"cli.cold_search": summarize(seconds), "cli.python_start": summarize(floor)}
-    if rg:
+    if root is not None and not rg:
+        figures["cli.cold_vs_rg"] = skipped("ripgrep not installed (Debian package ripgrep)")
+    elif rg:
         ratios = sorted(p / r for p, r in zip(seconds, rg_seconds))
         figures["cli.cold_vs_rg"] = {"pairs": len(ratios), "ratio_p50": round(ratios[len(ratios) // 2], 2),
                                      "ratio_max": round(ratios[-1], 2), "rg": summarize(rg_seconds)}

@@ -27,6 +27,7 @@ FIGURES = {
     "search.identifier", "search.error", "search.natural", "search.bug_report", "search.short",
     "assemble.2000", "assemble.8000", "assemble.32000", "cli.cold_search", "cli.python_start",
     "rg.identifier", "rg.error", "handler.search", "cache.hit", "cache.hit_ratio", "handler.cold_start_s3", "soak",
+    "cli.cold_vs_rg",
 }
 LATENCY_KEYS = {"p50_ms", "p95_ms", "max_ms", "trials"}
 
@@ -52,6 +53,8 @@ def test_every_figure_is_measured_or_skipped_with_a_reason(small):
     for key, figure in results["figures"].items():
         if "status" in figure:
             assert figure["status"] in ("skipped", "failed") and figure["reason"], key
+        elif key == "cli.cold_vs_rg":  # ratios of paired runs, with rg's own latencies
+            assert figure["ratio_p50"] > 0 and LATENCY_KEYS <= figure["rg"].keys()
         elif key not in ("index.size", "cache.hit_ratio", "soak"):
             assert LATENCY_KEYS <= figure.keys(), key
     for key in ("index.build", "search.short", "assemble.8000", "cli.cold_search"):
