@@ -298,7 +298,7 @@ class _NameMatcher:
                    frozenset(x.lower() for x in lasts), frozenset(x.lower() for x in lasts if len(x) >= 4))
 
     def boost(self, qualnames: list[str], short: set[str]) -> float:
-        for q in qualnames:
+        for q in qualnames if self.dotted else ():
             pieces = q.split(".")
             if any(".".join(pieces[start:]) in self.dotted for start in range(len(pieces) - 1)):
                 return BOOST_QUALNAME
