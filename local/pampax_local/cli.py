@@ -37,6 +37,7 @@ from pampax.models import (
 from pampax.observability import MetricsSink, Telemetry, make_logger, rotated
 from pampax.service import IndexProvider, Service
 from pampax.stores import open_cache_store
+from pampax_local.analyze_index import analyze_app
 from pampax_local.cloud import cloud_app
 from pampax_local.command import IndexOption, JsonOrText, OneLineErrors, config_of, find_index, print_json, run
 from pampax_local.harness import local_app
@@ -431,6 +432,7 @@ def _read_queries(path: Path) -> tuple[str, ...]:
 
 
 app.add_typer(cloud_app)  # publish, rollback
+app.add_typer(analyze_app)  # analyze
 app.add_typer(local_app, name="local")
 
 
