@@ -336,7 +336,8 @@ def advise(analysis: IndexAnalysis, has_statistics: bool = True) -> list[Advice]
     if analysis.fts.segments > FTS_SEGMENTS:
         out.append(Advice(code="fts_optimize", message=(
             f"the FTS index has {analysis.fts.segments} segments (more than {FTS_SEGMENTS}): every term is read from"
-            " each of them; 'optimize' merges them into one (a full build, `pampax index --full`, does the same)"),
+            " each of them; 'optimize' merges them into one. It needs a sqlite3 shell of 3.43 or later (the table"
+            " uses contentless_delete); `pampax index PATH --full` does the same with pampax's own engine"),
             command=f"sqlite3 {analysis.index} \"INSERT INTO chunks_fts(chunks_fts) VALUES('optimize')\""))
     if storage.page_size < 4096:
         out.append(Advice(code="page_size", message=(
