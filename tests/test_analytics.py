@@ -125,7 +125,7 @@ def test_the_service_records_what_the_export_reads(shop_repo, monkeypatch):
     # THEN each search's metric document names its status, query digest and text, result count and terms
     documents, _ = read_documents((shop_repo / ".pampax" / "metrics.jsonl").read_text().splitlines())
     found, empty = [d.body for d in documents if d.body.get("op") == "search"]
-    assert found["status"] == "ok" and found["results"] > 0 and "get_user_by_id" in found["terms"]
+    assert found["outcome"] == "ok" and "status" not in found and found["results"] > 0 and "get_user_by_id" in found["terms"]
     assert found["query_sha256"] == hashlib.sha256(b"get_user_by_id").hexdigest()[:16]
     assert (empty["results"], empty["query"]) == (0, "zzqqxx nothing")
     report = usage_report(documents)

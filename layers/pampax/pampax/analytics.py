@@ -122,7 +122,7 @@ def usage_report(documents: Iterable[Document], *, skipped_lines: int = 0, since
         if "errors_total" in names:
             errors[(str(body.get("kind", "unknown")), op)] += int(sum(document.samples("errors_total")))
             continue
-        requests[(op, str(body.get("status") or "unknown"), str(body.get("intent") or "unknown"))] += 1
+        requests[(op, str(body.get("outcome") or "unknown"), str(body.get("intent") or "unknown"))] += 1
         for metric in document.declared:
             if metric.get("Unit") == "Milliseconds":
                 latency[(op, metric["Name"])].extend(document.samples(metric["Name"]))

@@ -251,7 +251,8 @@ class Telemetry:
         if record.cache_hit is not None:
             # 100 or 0 per request: CloudWatch's Average over a period is then the hit ratio in percent.
             values["cache_hit_ratio"] = (100.0 if record.cache_hit else 0.0, MetricUnit.Percent)
-        documents = [self._document(values, {"op": record.op}, {"status": status, **record.properties})] if values else []
+        # ``outcome``, not ``status``: greps and Logs Insights queries on a log line's status must not match metrics.
+        documents = [self._document(values, {"op": record.op}, {"outcome": status, **record.properties})] if values else []
         if kind is not None and count:
             documents.append(self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": kind}, {"op": record.op}))
         self.sink.write(documents)
