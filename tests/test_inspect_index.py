@@ -52,7 +52,9 @@ def test_figures_match_what_sqlite_reads(built):
 
 def test_dbstat_is_read_through_another_engine_when_pampax_lacks_it(shop_index_path):
     # GIVEN pampax's engine, which here has no dbstat THEN the sizes still come, from the sqlite3 module
-    sizes, _ = inspection._dbstat(db.connect(shop_index_path, readonly=True), "pampax")
+    conn = db.connect(shop_index_path, readonly=True)
+    sizes, _ = inspection._dbstat(conn, "pampax")
+    conn.close()
     analysis = inspect_index(shop_index_path)
     if sizes is None:
         assert analysis.storage.dbstat == f"sqlite3 {sqlite3.sqlite_version}"
