@@ -7,16 +7,13 @@ depend on an interpolation choice.
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
+from pampax.dashboard import percentile  # one nearest-rank percentile for the metrics dashboard and the benchmarks
 
-def percentile(samples: Sequence[float], q: float) -> float:
-    """Return the nearest-rank ``q`` quantile (0 < q <= 1) of ``samples``."""
-    ordered = sorted(samples)
-    return ordered[max(math.ceil(q * len(ordered)), 1) - 1]
+__all__ = ["percentile", "summarize", "timed"]
 
 
 def summarize(seconds: list[float]) -> dict[str, float | int]:

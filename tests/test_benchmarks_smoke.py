@@ -8,6 +8,7 @@ only when pip cannot download the pinned corpus (no PyPI access), and says so.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def small(tmp_path_factory) -> tuple[dict, Path]:
     # A private copy of the tree and index: a benchmark run going on meanwhile is left alone.
     results = run.run_benchmarks("small", run.Trials.plan(search=2, builds=1, quick=True), quick=True,
                                  private=tmp_path_factory.mktemp("small"))
-    out = tmp_path_factory.mktemp("results")
+    # CI keeps the record as an artifact (.ci/run sets SMOKE_RESULTS_DIR); elsewhere it is scratch.
+    out = Path(os.environ.get("SMOKE_RESULTS_DIR") or tmp_path_factory.mktemp("results"))
     run.write(results, out)
     return results, out
 

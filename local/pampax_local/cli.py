@@ -12,9 +12,8 @@ import os
 import signal
 import sys
 import time
-from contextlib import ExitStack, nullcontext
+from contextlib import nullcontext
 from enum import Enum
-from itertools import chain
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,8 +21,8 @@ import typer
 
 from pampax import __version__
 from pampax.cache import ReadThroughCache
-from pampax.config import Config, ObservabilitySettings, ResolvedConfig
-from pampax.dashboard import render_text, summarize
+from pampax.config import Config, ResolvedConfig
+from pampax.dashboard import metric_lines, render_text, summarize
 from pampax.errors import ConfigInvalid, InvalidArgument, PampaxError, PathNotFound, exit_code_for
 from pampax.index import DEFAULT_INDEX, open_index
 from pampax.markdown import to_markdown
@@ -34,11 +33,15 @@ from pampax.models import (
     SearchRequest,
     validate,
 )
-from pampax.observability import MetricsSink, Telemetry, make_logger, rotated
+from pampax.observability import MetricsSink, Telemetry, make_logger
 from pampax.service import IndexProvider, Service
 from pampax.stores import open_cache_store
+from pampax_local.analytics_export import analytics_app
+from pampax_local.analyze_index import analyze_app
 from pampax_local.cloud import cloud_app
-from pampax_local.command import IndexOption, JsonOrText, OneLineErrors, config_of, find_index, print_json, run
+from pampax_local.command import (
+    IndexOption, JsonOrText, OneLineErrors, config_of, find_index, metrics_path, print_json, run,
+)
 from pampax_local.local_commands import local_app
 from pampax_local.repo_paths import rebased
 
@@ -89,16 +92,11 @@ def _telemetry(resolved: ResolvedConfig, index_path: Path, read_only: bool = Fal
     A ``read_only`` command (health, cache clear) appends only to a metrics file that exists.
     """
     settings = resolved.config.observability
-    metrics = _metrics_path(settings, index_path)
+    metrics = metrics_path(settings, index_path)
     # Unless a log level was asked for, a failure is reported once: by `run`'s one line, not also as a log line.
     quiet = resolved.sources.get("observability.log_level", "default") == "default"
     logger = make_logger(settings, "cli", sys.stderr, drop_failures=quiet)
     return Telemetry(settings, logger, MetricsSink(path=metrics, create=not read_only, max_bytes=settings.metrics_max_bytes))
-
-
-def _metrics_path(settings: ObservabilitySettings, index_path: Path) -> Path:
-    """Return where the CLI's metrics go: ``observability.metrics_file``, else ``metrics.jsonl`` beside the index."""
-    return Path(settings.metrics_file) if settings.metrics_file else index_path.parent / "metrics.jsonl"
 
 
 def _service(resolved: ResolvedConfig, index: Path | None, provider: IndexProvider | None = None,
@@ -405,14 +403,11 @@ def metrics_summary(
     Example: pampax metrics summary --since 3600
     """
     def action():
-        path = file or _metrics_path(config_of(ctx).config.observability, find_index(index))
+        path = file or metrics_path(config_of(ctx).config.observability, find_index(index))
         if not path.is_file():
             raise PathNotFound(f"no metrics file at {path} (none beside an index here or above: give FILE or --index)")
         since_ms = int((time.time() - since) * 1000) if since is not None else None
-        # The rotated file first: it holds the older documents.
-        files = [p for p in (rotated(path), path) if p.is_file()]
-        with ExitStack() as stack:
-            return summarize(chain.from_iterable(stack.enter_context(p.open(encoding="utf-8")) for p in files), since_ms)
+        return summarize(metric_lines(path), since_ms)
 
     summary = run(action, json_errors=format is JsonOrText.json)
     if format is JsonOrText.json:
@@ -435,6 +430,8 @@ def _read_queries(path: Path) -> tuple[str, ...]:
 
 
 app.add_typer(cloud_app)  # publish, rollback
+app.add_typer(analyze_app)  # analyze
+app.add_typer(analytics_app, name="analytics")
 app.add_typer(local_app, name="local")
 
 

@@ -21,7 +21,7 @@ from typer._click import Context
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from pampax.config import ResolvedConfig, load_config
+from pampax.config import ObservabilitySettings, ResolvedConfig, load_config
 from pampax.errors import InvalidArgument, PampaxError, RouteNotFound
 from pampax.index import DEFAULT_INDEX
 
@@ -106,3 +106,8 @@ def find_index(index: Path | None) -> Path:
         if (directory / DEFAULT_INDEX).is_file():
             return directory / DEFAULT_INDEX
     return here / DEFAULT_INDEX
+
+
+def metrics_path(settings: ObservabilitySettings, index_path: Path) -> Path:
+    """Return where the CLI's metrics go: ``observability.metrics_file``, else ``metrics.jsonl`` beside the index."""
+    return Path(settings.metrics_file) if settings.metrics_file else index_path.parent / "metrics.jsonl"

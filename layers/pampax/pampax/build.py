@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
 import signal
 import time
@@ -95,7 +96,7 @@ def build_index(
         if writer.is_open or not previous:
             # Without a previous index to keep (none, --full, unusable) even an empty tree gets its own generation.
             writer.open()
-            generation = writer.commit()
+            generation = writer.commit(skipped)
         else:
             with Index(target) as live:  # nothing changed: keep the live file untouched
                 generation = live.generation
@@ -320,7 +321,7 @@ class _Writer:
         if kept:
             self.open().executemany("UPDATE files SET mtime_ns = ? WHERE id = ?", [(k.mtime_ns, k.id) for k in kept])
 
-    def commit(self) -> str:
+    def commit(self, skipped: dict[str, int]) -> str:
         conn = self.conn
         generation = _generation(conn)
         sqlite_utils.Database(conn)["meta"].upsert_all(
@@ -328,7 +329,9 @@ class _Writer:
              {"key": "schema_version", "value": str(schema.SCHEMA_VERSION)},
              {"key": "pampax_version", "value": __version__},
              {"key": "engine", "value": db.engine()},
-             {"key": "built_at", "value": datetime.now(timezone.utc).isoformat(timespec="seconds")}],
+             {"key": "built_at", "value": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+             # Skipped files are never stored, so every build meets them all again: this is the whole tree's count.
+             {"key": "skipped", "value": json.dumps(dict(sorted(skipped.items())))}],
             pk="key",
         )
         conn.commit()

@@ -9,6 +9,7 @@ JSON-lines file offline, so ``pampax metrics summary`` can read the same documen
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -32,6 +33,10 @@ LOG_FIELDS = ("time", "level", "component", "op", "corr_id", "duration_ms", "sta
 # Operation -> its latency metric. Every other figure is emitted by name below.
 LATENCY_METRICS = {"search": "search_latency_ms", "assemble": "assemble_latency_ms", "index": "index_refresh_ms"}
 METRIC_NAMES = (*LATENCY_METRICS.values(), "sqlite_read_ms", "cache_hit_ratio", "errors_total")
+# A request's metric document keeps the start of its query (a bug report's title line fits) and a digest of
+# all of it: small beside CloudWatch's 256 KB event limit, and enough to group repeated queries.
+QUERY_CHARS = 200
+QUERY_HASH_CHARS = 16
 
 
 def level_of(kind: str | None) -> int:
@@ -173,6 +178,15 @@ class Operation:
     # as ``degraded`` (WARNING) when the operation still did its job, else as an ``error``.
     problem: PampaxError | None = None
     degraded: bool = False
+    # What the request was about (query, result count, terms): EMF metadata on its metric document, searchable
+    # in CloudWatch Logs and read by ``pampax analytics export``; never a dimension (unbounded values).
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self, query: str, results: int, terms: Iterable[str] | None = None) -> None:
+        """Record what the request asked, how much it found and (a search) the index terms it matched on."""
+        self.properties.update(query_sha256=hashlib.sha256(query.encode()).hexdigest()[:QUERY_HASH_CHARS],
+                               query=query[:QUERY_CHARS], results=results,
+                               terms=None if terms is None else list(terms))
 
 
 class Telemetry:
@@ -214,14 +228,14 @@ class Telemetry:
     def count_error(self, kind: str, message: str, op: str | None = None) -> None:
         """Log and count an error that did not fail the operation (a bypassed cache, say)."""
         self.logger.warning(message, extra={"op": op, "status": "degraded", "err_kind": kind})
-        self.sink.write([self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": kind})])
+        self.sink.write([self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": kind}, {"op": op})])
 
     def reject(self, error: PampaxError, op: str) -> None:
         """Log and count a request refused before any operation ran (a 4xx from body parsing, say)."""
         error.reported = True
         self.logger.log(level_of(error.kind), error.message,
                         extra={"op": op, "status": "error", "err_kind": error.kind, "err_code": error.code})
-        self.sink.write([self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": error.kind})])
+        self.sink.write([self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": error.kind}, {"op": op})])
 
     def _finish(self, record: Operation, started: float, status: str, kind: str | None, code: int | None,
                 message: str, count: bool = True) -> None:
@@ -237,15 +251,20 @@ class Telemetry:
         if record.cache_hit is not None:
             # 100 or 0 per request: CloudWatch's Average over a period is then the hit ratio in percent.
             values["cache_hit_ratio"] = (100.0 if record.cache_hit else 0.0, MetricUnit.Percent)
-        documents = [self._document(values, {"op": record.op})] if values else []
+        # ``outcome``, not ``status``: greps and Logs Insights queries on a log line's status must not match metrics.
+        documents = [self._document(values, {"op": record.op}, {"outcome": status, **record.properties})] if values else []
         if kind is not None and count:
-            documents.append(self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": kind}))
+            documents.append(self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": kind}, {"op": record.op}))
         self.sink.write(documents)
 
-    def _document(self, values: dict[str, tuple[float, MetricUnit]], dimensions: dict[str, str]) -> dict:
+    def _document(self, values: dict[str, tuple[float, MetricUnit]], dimensions: dict[str, str],
+                  metadata: dict[str, Any] | None = None) -> dict:
         metrics = EphemeralMetrics(namespace=self.settings.namespace, service=self.settings.service)
         for name, value in dimensions.items():
             metrics.add_dimension(name, value)
+        for key, value in (metadata or {}).items():
+            if value is not None:
+                metrics.add_metadata(key, value)
         for name, (value, unit) in values.items():
             metrics.add_metric(name=name, unit=unit, value=value)
         return metrics.serialize_metric_set()

@@ -56,14 +56,18 @@ class Service:
         """
         with self.telemetry.operation("search") as op, self.index() as index:
             check_filters(index, request)
-            return self._cached(op, index, "search", request, lambda: search(index, request, self.config.search),
-                                SearchResponse)
+            response = self._cached(op, index, "search", request, lambda: search(index, request, self.config.search),
+                                    SearchResponse)
+            op.describe(request.query, len(response.results), response.terms)
+            return response
 
     def assemble(self, request: AssembleRequest) -> AssembleResponse:
         """Return the bundle of ``request``, from the cache when an identical request was answered."""
         with self.telemetry.operation("assemble") as op, self.index() as index:
-            return self._cached(op, index, "bundle", request, lambda: assemble(index, request, self.config.search),
-                                AssembleResponse)
+            bundle = self._cached(op, index, "bundle", request, lambda: assemble(index, request, self.config.search),
+                                  AssembleResponse)
+            op.describe(request.query, len(bundle.items))
+            return bundle
 
     def warm(self, request: CacheWarmRequest) -> CacheWarmReport:
         """Replay queries (given, or the index's most-called names) as searches and bundles."""
