@@ -117,16 +117,20 @@ def test_missing_metrics_file_is_path_not_found(tmp_path):
 
 
 def test_the_service_records_what_the_export_reads(shop_repo, monkeypatch):
-    # GIVEN real searches through the CLI
+    # GIVEN real searches through the CLI, the first two with the default config, the last recording queries
     assert runner.invoke(app, ["index", str(shop_repo)]).exit_code == 0
     monkeypatch.chdir(shop_repo)
     for query in ("get_user_by_id", "zzqqxx nothing"):
         assert runner.invoke(app, ["search", query]).exit_code == 0
-    # THEN each search's metric document names its status, query digest and text, result count and terms
+    assert runner.invoke(app, ["search", "zzqqxx again"], env={"PAMPAX_OBSERVABILITY_RECORD_QUERIES": "true"}).exit_code == 0
+    # THEN each search's metric document names its status, query digest, result count and terms; the
+    # query's text only where recording was asked for
     documents, _ = read_documents((shop_repo / ".pampax" / "metrics.jsonl").read_text().splitlines())
-    found, empty = [d.body for d in documents if d.body.get("op") == "search"]
+    found, empty, recorded = [d.body for d in documents if d.body.get("op") == "search"]
     assert found["outcome"] == "ok" and "status" not in found and found["results"] > 0 and "get_user_by_id" in found["terms"]
     assert found["query_sha256"] == hashlib.sha256(b"get_user_by_id").hexdigest()[:16]
-    assert (empty["results"], empty["query"]) == (0, "zzqqxx nothing")
+    assert (empty["results"], "query" in empty, "query" in found) == (0, False, False)
+    assert (recorded["results"], recorded["query"]) == (0, "zzqqxx again")
+    documents = [d for d in documents if d.body.get("query_sha256") != recorded["query_sha256"]]
     report = usage_report(documents)
     assert [q.count for q in report.zero_result_queries] == [1]

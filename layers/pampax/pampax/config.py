@@ -88,6 +88,7 @@ class ObservabilitySettings(_Section):
     log_format: str = Field("auto", pattern="^(auto|json|text)$", description="auto: JSON when stderr is not a terminal")
     metrics_file: str = Field("", description="offline EMF sink; empty means metrics.jsonl beside the index")
     metrics_max_bytes: int = Field(10_485_760, ge=4096, description="a metrics file larger than this is moved to FILE.1 (replacing it) before the next write")
+    record_queries: bool = Field(False, description="keep each query's first 200 characters in its metric document (CloudWatch Logs in AWS) for `analytics export --include-queries`; off, only its sha256 prefix is kept")
 
 
 class Config(_Section):

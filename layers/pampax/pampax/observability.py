@@ -252,7 +252,9 @@ class Telemetry:
             # 100 or 0 per request: CloudWatch's Average over a period is then the hit ratio in percent.
             values["cache_hit_ratio"] = (100.0 if record.cache_hit else 0.0, MetricUnit.Percent)
         # ``outcome``, not ``status``: greps and Logs Insights queries on a log line's status must not match metrics.
-        documents = [self._document(values, {"op": record.op}, {"outcome": status, **record.properties})] if values else []
+        # Query text is the caller's data: it reaches the metrics (and CloudWatch Logs) only when asked for.
+        properties = {k: v for k, v in record.properties.items() if k != "query" or self.settings.record_queries}
+        documents = [self._document(values, {"op": record.op}, {"outcome": status, **properties})] if values else []
         if kind is not None and count:
             documents.append(self._document({"errors_total": (1, MetricUnit.Count)}, {"kind": kind}, {"op": record.op}))
         self.sink.write(documents)
