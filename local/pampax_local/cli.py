@@ -145,7 +145,10 @@ def index(
 
     if background:
         job = run(lambda: spawn(config_of(ctx), path, index, full), json_errors=format is JsonOrText.json)
-        print_json(job) if format is JsonOrText.json else typer.echo(job.job_id)
+        if format is JsonOrText.json:
+            print_json(job)
+        else:
+            typer.echo(job.job_id)
         return
 
     def action():
