@@ -38,6 +38,7 @@ from pampax.service import IndexProvider, Service
 from pampax.stores import open_cache_store
 from pampax_local.analytics_export import analytics_app
 from pampax_local.analyze_index import analyze_app
+from pampax_local.background import jobs_command, spawn
 from pampax_local.cloud import cloud_app
 from pampax_local.command import (
     IndexOption, JsonOrText, OneLineErrors, config_of, find_index, metrics_path, print_json, run,
@@ -138,12 +139,22 @@ def index(
     path: Annotated[Path, typer.Argument(metavar="PATH", help="repository root to index")],
     index: Annotated[Optional[Path], typer.Option("--index", metavar="FILE", help="index file (default: PATH/.pampax/index.db)")] = None,
     full: Annotated[bool, typer.Option("--full", help="reparse every file, even unchanged ones")] = False,
+    background: Annotated[bool, typer.Option("--background", help="return at once with a job id; `pampax jobs ID` follows it")] = False,
+    format: Annotated[JsonOrText, typer.Option("--format", help="with --background: json (the queued job) or text (its bare id)")] = JsonOrText.json,
 ) -> None:
-    """Build or refresh the index of a repository; prints a JSON report.
+    """Build or refresh the index of a repository; prints a JSON report (--background: the queued job).
 
-    Example: pampax index ~/src/django
+    Example: pampax index ~/src/django ; pampax index ~/src/django --background
     """
     from pampax.build import build_index  # the parser and writer load only for this command
+
+    if background:
+        job = run(lambda: spawn(config_of(ctx), path, index, full), json_errors=format is JsonOrText.json)
+        if format is JsonOrText.json:
+            print_json(job)
+        else:
+            typer.echo(job.job_id)
+        return
 
     def action():
         resolved = config_of(ctx)
@@ -429,6 +440,7 @@ def _read_queries(path: Path) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
+app.command("jobs")(jobs_command)
 app.add_typer(cloud_app)  # publish, rollback
 app.add_typer(analyze_app)  # analyze
 app.add_typer(analytics_app, name="analytics")

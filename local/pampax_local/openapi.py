@@ -15,7 +15,8 @@ from pydantic.json_schema import models_json_schema
 
 from pampax import __version__
 from pampax.errors import ERROR_TABLE
-from pampax.jobs import IndexJobAccepted, IndexJobRequest
+from pampax.jobs import IndexJobRequest
+from pampax.jobstore import Job
 from pampax.models import (
     AssembleRequest, AssembleResponse, CacheClearReport, CacheClearRequest, CacheWarmReport, CacheWarmRequest,
     HealthReport, SearchRequest, SearchResponse,
@@ -28,7 +29,7 @@ ROUTES: tuple[tuple[str, str, str, type[BaseModel] | None, int, type[BaseModel]]
     ("get", "/health", "Config, index, cache and artifact checks", None, 200, HealthReport),
     ("post", "/cache/warm", "Replay queries into the response cache", CacheWarmRequest, 200, CacheWarmReport),
     ("post", "/cache/clear", "Drop cached responses", CacheClearRequest, 200, CacheClearReport),
-    ("post", "/index", "Queue an index job for an uploaded source archive", IndexJobRequest, 202, IndexJobAccepted),
+    ("post", "/index", "Queue an index job for an uploaded source archive", IndexJobRequest, 202, Job),
 )
 _REF = "#/components/schemas/{model}"
 _ERROR_BODY = {

@@ -10,11 +10,18 @@ import io
 import json
 import tarfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
+from pampax import db, jobs
+from pampax.api import lambda_telemetry
 from pampax.archive import extract
+from pampax.build import build_index
+from pampax.config import load_config
 from pampax.errors import InvalidArgument, StoreUnavailable
+from pampax.jobstore import Job
+from pampax.stores import open_store
 from pampax.stores.s3 import S3ArtifactStore
 from pampax.stores.sqs import SqsQueue
 from pampax_local.harness import LocalContext, deliver_jobs
@@ -23,12 +30,12 @@ from pampax_local.sam import pick_function, read_template
 from .support import EVENTS, MAX_RECEIVES, SHOP, TEMPLATE, api_event, call, load_handler
 
 
-def _tar_gz(members: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
+def _tar_gz(members: dict[str, bytes], links: dict[str, str] | None = None, mtime: int = 0) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
-            info.size = len(data)
+            info.size, info.mtime = len(data), mtime
             tar.addfile(info, io.BytesIO(data))
         for name, target in (links or {}).items():
             info = tarfile.TarInfo(name)
@@ -81,6 +88,50 @@ def test_a_queued_archive_is_built_published_and_served(aws, key, archive):
     status, found = call(load_handler("search"), api_event("POST", "/search", {"query": "get_user_by_id"}))
     assert (status, found["generation"]) == (200, pointer.generation)
     assert found["results"][0]["path"] == "shop/users.py"
+
+
+def _run_job(source: str) -> Job:
+    """Run one queued job for ``source`` as the index function does, and return its finished record."""
+    config = load_config().config
+    body = json.dumps({"job_id": "c" * 32, "source": source})
+    return jobs.run_message(body, open_store(config), config, lambda_telemetry(config))
+
+
+def test_a_job_refreshes_the_current_generation_parsing_only_the_changed_file(aws):
+    # GIVEN a first job that published the shop archive
+    members = _shop_members()
+    aws.s3.put_object(Bucket=aws.bucket, Key="sources/v1.tar.gz", Body=_tar_gz(members))
+    first = _run_job("sources/v1.tar.gz")
+    assert (first.status, first.report.parsed_files, first.report.reused_files) == ("done", first.report.files, 0)
+    # WHEN a push changes one file, in an archive whose every member has a new mtime (so each is hashed)
+    members["shop-main/shop/users.py"] += b"\n\ndef find_user_by_nickname(nickname):\n    return nickname\n"
+    aws.s3.put_object(Bucket=aws.bucket, Key="sources/v2.tar.gz", Body=_tar_gz(members, mtime=1_700_000_000))
+    second = _run_job("sources/v2.tar.gz")
+    # THEN only that file was parsed, the rest reused by hash, and the new generation is current
+    report = second.report
+    assert (report.parsed_files, report.reused_files, report.removed_files) == (1, first.report.files - 1, 0)
+    assert report.generation != first.report.generation and aws.store.pointer().generation == report.generation
+    assert aws.store.pointer().previous == first.report.generation
+    # AND the search function answers from it with the change
+    status, found = call(load_handler("search"), api_event("POST", "/search", {"query": "find_user_by_nickname"}))
+    assert (status, found["generation"]) == (200, report.generation)
+    assert (found["results"][0]["path"], found["results"][0]["symbol"]) == ("shop/users.py", "find_user_by_nickname")
+
+
+def test_a_job_builds_in_full_over_a_generation_of_another_pampax_version(aws, tmp_path):
+    # GIVEN a current generation built from the same tree by another pampax version
+    old = db.connect(Path(build_index(SHOP, tmp_path / "old.db").index))
+    with old:
+        old.execute("UPDATE meta SET value = '0.0.0-old' WHERE key = 'pampax_version'")
+        old.execute("UPDATE meta SET value = 'old0generation' WHERE key = 'generation'")  # the version is in the id
+    old.close()
+    aws.store.publish(tmp_path / "old.db")
+    # WHEN a job indexes the same tree
+    aws.s3.put_object(Bucket=aws.bucket, Key="sources/shop.tar.gz", Body=_tar_gz(_shop_members()))
+    report = _run_job("sources/shop.tar.gz").report
+    # THEN it parsed every file rather than patching the foreign index
+    assert (report.parsed_files, report.reused_files) == (report.files, 0)
+    assert aws.store.pointer().previous == "old0generation"
 
 
 @pytest.mark.parametrize(

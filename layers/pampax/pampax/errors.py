@@ -31,6 +31,7 @@ ERROR_TABLE: dict[str, ErrorSpec] = {
     "engine_unsupported": ErrorSpec(7, 500, "the SQLite engine lacks FTS5 (install pysqlite3-binary)"),
     "cache_unavailable": ErrorSpec(8, 503, "the cache store cannot be reached (requests still bypass it)"),
     "store_unavailable": ErrorSpec(9, 503, "the artifact store (S3) cannot be reached or holds no valid artifact"),
+    "job_not_found": ErrorSpec(10, 404, "no index job has that id"),
 }
 
 
@@ -139,6 +140,12 @@ class StoreUnavailable(PampaxError):
     """The artifact store failed or holds no valid artifact."""
 
     kind = "store_unavailable"
+
+
+class JobNotFound(PampaxError):
+    """No index job has the id asked for."""
+
+    kind = "job_not_found"
 
 
 def error_for(kind: str, message: str) -> PampaxError:
