@@ -55,7 +55,7 @@ def test_files_it_cannot_use_are_skipped_with_a_reason(shop_repo):
     assert report.skipped == {"binary": 1, "minified": 1, "too_large": 1}
     paths = {r[0] for r in _rows(report.index, "SELECT path FROM files")}
     assert {"latin.py", "wide.txt"} <= paths
-    text = _rows(report.index, "SELECT c.text FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path = 'latin.py'")
+    text = _rows(report.index, "SELECT chunk_text(c.text) FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path = 'latin.py'")
     assert text == [("NAME = 'café'",)]
 
 

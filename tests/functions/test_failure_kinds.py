@@ -79,15 +79,15 @@ def test_a_pointer_naming_generation_dotdot_is_503_store_unavailable(aws):
     assert (status, body["error"]["kind"]) == (503, "store_unavailable")
 
 
-def test_publish_repairs_a_generation_whose_index_db_was_deleted(aws, generations):
+def test_publish_repairs_a_generation_whose_index_object_was_deleted(aws, generations):
     # GIVEN a published generation whose index object was deleted: cold handlers answer 503
     generation = aws.store.publish(generations[0]).generation
-    aws.s3.delete_object(Bucket=aws.bucket, Key=f"generations/{generation}/index.db")
+    aws.s3.delete_object(Bucket=aws.bucket, Key=f"generations/{generation}/index.db.zst")
     handler = load_handler("search")
     assert call(handler, api_event("POST", "/search", {"query": "order"}))[0] == 503
     # WHEN it is published again, THEN the object is back and the same handler answers
     aws.store.publish(generations[0])
-    assert aws.s3.head_object(Bucket=aws.bucket, Key=f"generations/{generation}/index.db")["ContentLength"] > 0
+    assert aws.s3.head_object(Bucket=aws.bucket, Key=f"generations/{generation}/index.db.zst")["ContentLength"] > 0
     status, body = call(handler, api_event("POST", "/search", {"query": "order"}))
     assert (status, body["generation"]) == (200, generation)
 
@@ -99,7 +99,7 @@ def test_warm_health_reports_a_broken_current_pointer_as_degraded(aws, generatio
     assert call(handler, api_event("GET", "/health"))[0] == 200
     # WHEN the pointer moves to a generation whose object is damaged
     bad = aws.store.publish(generations[1]).generation
-    aws.s3.upload_file(str(generations[2]), aws.bucket, f"generations/{bad}/index.db")
+    aws.s3.upload_file(str(generations[2]), aws.bucket, f"generations/{bad}/index.db.zst")
     status, body = call(handler, api_event("GET", "/health"))
     # THEN it still answers (the old generation serves) but says degraded, naming the broken generation
     assert (status, body["status"], body["generation"]) == (200, "degraded", good)
@@ -109,7 +109,7 @@ def test_warm_health_reports_a_broken_current_pointer_as_degraded(aws, generatio
 
 def test_a_cold_health_with_nothing_valid_loaded_is_503(aws, generations):
     bad = aws.store.publish(generations[0]).generation
-    aws.s3.upload_file(str(generations[1]), aws.bucket, f"generations/{bad}/index.db")
+    aws.s3.upload_file(str(generations[1]), aws.bucket, f"generations/{bad}/index.db.zst")
     status, body = call(load_handler("health"), api_event("GET", "/health"))
     assert (status, body["status"]) == (503, "unhealthy")
 
@@ -119,7 +119,7 @@ def test_a_generation_that_keeps_failing_to_load_counts_every_time(aws, generati
     handler = load_handler("search")
     call(handler, api_event("POST", "/search", {"query": "order"}))
     bad = aws.store.publish(generations[1]).generation
-    aws.s3.upload_file(str(generations[2]), aws.bucket, f"generations/{bad}/index.db")
+    aws.s3.upload_file(str(generations[2]), aws.bucket, f"generations/{bad}/index.db.zst")
     capsys.readouterr()
     for _ in range(3):  # refresh_seconds is 0: every request re-reads the pointer
         assert call(handler, api_event("POST", "/search", {"query": "order"}))[0] == 200
@@ -143,7 +143,7 @@ def test_index_corrupt_and_store_unavailable_are_logged_at_error(aws, generation
     handler = load_handler("search")
     call(handler, api_event("POST", "/search", {"query": "order"}))  # nothing published: store_unavailable
     bad = aws.store.publish(generations[0]).generation
-    aws.s3.upload_file(str(generations[1]), aws.bucket, f"generations/{bad}/index.db")
+    aws.s3.upload_file(str(generations[1]), aws.bucket, f"generations/{bad}/index.db.zst")
     call(handler, api_event("POST", "/search", {"query": "order"}))  # a damaged artifact: index_corrupt
     out = capsys.readouterr().out
     failures = [(line["err_kind"], line["level"]) for line in map(json.loads, out.splitlines())

@@ -82,7 +82,7 @@ def test_a_queued_archive_is_built_published_and_served(aws, key, archive):
     # THEN a generation was published and is current, and the queue is drained
     pointer = aws.store.pointer()
     assert pointer is not None and _generation_keys(aws) == {
-        f"generations/{pointer.generation}/index.db", f"generations/{pointer.generation}/manifest.json"}
+        f"generations/{pointer.generation}/index.db.zst", f"generations/{pointer.generation}/manifest.json"}
     assert _deliver(aws, handler) == 0
     # AND the search function serves it, with paths relative to the archive's top directory
     status, found = call(load_handler("search"), api_event("POST", "/search", {"query": "get_user_by_id"}))

@@ -71,7 +71,7 @@ def test_a_corrupt_generation_is_refused_and_the_old_one_served(setup, generatio
     good = store.publish(generations[0]).generation
     accessor.get()
     bad = store.publish(generations[1]).generation
-    store._upload(f"generations/{bad}/index.db", generations[2])
+    store._upload(f"generations/{bad}/index.db.zst", generations[2])
     # WHEN refreshed twice, THEN the good generation keeps serving
     clock.now += 11
     assert accessor.get().generation == good
@@ -87,7 +87,7 @@ def test_rejected_generation_is_retried_after_refresh_seconds(setup, generations
     store, clock, accessor = setup
     # GIVEN a cold accessor that refused the current generation because its stored file was damaged
     generation = store.publish(generations[0]).generation
-    store._upload(f"generations/{generation}/index.db", generations[1])
+    store._upload(f"generations/{generation}/index.db.zst", generations[1])
     with pytest.raises(IndexCorrupt):
         accessor.get()
     # WHEN the generation is repaired by publishing it again
@@ -115,7 +115,7 @@ def test_cold_failures_raise_and_are_retried_on_the_next_request(setup, generati
 def test_a_cold_accessor_refuses_a_corrupt_current_generation(setup, generations):
     store, _, accessor = setup
     generation = store.publish(generations[0]).generation
-    store._upload(f"generations/{generation}/index.db", generations[1])
+    store._upload(f"generations/{generation}/index.db.zst", generations[1])
     with pytest.raises(IndexCorrupt):
         accessor.get()
     with pytest.raises(IndexCorrupt):  # remembered: not fetched again
@@ -135,3 +135,39 @@ def test_a_store_outage_keeps_the_loaded_generation(setup, generations, monkeypa
     monkeypatch.setattr(store, "pointer", outage)
     clock.now += 11
     assert accessor.get().generation == generation
+
+
+class Room:
+    """Free bytes the accessor is told the work directory has (Lambda's /tmp is a fixed size)."""
+
+    def __init__(self, free: int):
+        self.free = free
+
+    def __call__(self, path):
+        return self.free
+
+
+def test_a_generation_that_does_not_fit_in_the_work_dir_is_refused_and_the_loaded_one_kept(aws, generations,
+                                                                                            telemetry):
+    # GIVEN an accessor on S3 (moto) whose work directory has room for less than one generation
+    room, clock = Room(free=1000), Clock()
+    accessor = IndexAccessor(aws.store, aws.work_dir, refresh_seconds=10, telemetry=telemetry, clock=clock,
+                             free_bytes=room)
+    first = aws.store.publish(generations[0]).generation
+    # WHEN cold, THEN the refusal is a store_unavailable naming the sizes and the template parameter, and
+    # nothing was downloaded
+    with pytest.raises(StoreUnavailable, match=r"unpacks to .* MiB but .* free .*EphemeralStorageSize"):
+        accessor.get()
+    assert not list((aws.work_dir / "generations").iterdir())
+    # WHEN there is room, THEN it loads, and the load's stages were timed
+    room.free = 10 << 30
+    assert accessor.get().generation == first
+    assert list(accessor.stages) == ["pointer", "manifest", "fetch", "open", "verify"]
+    # WHEN the next generation does not fit beside it, THEN the loaded one keeps serving and health says why
+    room.free = 1000
+    aws.store.publish(generations[1])
+    clock.now += 11
+    assert accessor.get().generation == first
+    with pytest.raises(StoreUnavailable, match="EphemeralStorageSize"):
+        accessor.describe()
+    assert sorted(p.name for p in (aws.work_dir / "generations").iterdir()) == [f"{first}.db"]

@@ -10,7 +10,7 @@ from pampax.config import SearchSettings
 from pampax.index import open_index
 from pampax.models import SearchRequest
 from pampax.search import search
-from pampax.stores.base import sha256_file
+from pampax.stores.base import compress
 
 from .support import EVENTS, api_event, call, load_handler, load_module
 
@@ -57,7 +57,7 @@ def test_a_flipped_pointer_is_picked_up_and_the_old_file_removed(aws, generation
 
 
 def _corrupt_object(aws, generation: str) -> None:
-    key = f"generations/{generation}/index.db"
+    key = f"generations/{generation}/index.db.zst"
     data = bytearray(aws.s3.get_object(Bucket=aws.bucket, Key=key)["Body"].read())
     data[len(data) // 2] ^= 0xFF
     aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=bytes(data))
@@ -87,7 +87,7 @@ def test_a_cold_function_without_a_usable_artifact_answers_503(aws, generations,
         if damage == "corrupt":
             _corrupt_object(aws, generation)
         else:
-            aws.s3.delete_object(Bucket=aws.bucket, Key=f"generations/{generation}/index.db")
+            aws.s3.delete_object(Bucket=aws.bucket, Key=f"generations/{generation}/index.db.zst")
     # WHEN a cold function gets a search
     status, body = call(load_handler("search"), api_event("POST", "/search", {"query": "x_y_z"}))
     # THEN it answers 503 with the error body naming what is wrong
@@ -106,9 +106,11 @@ def test_a_file_that_fails_quick_check_is_refused(aws, generations, tmp_path):
         data[offset + 8: offset + 64] = b"\xff" * 56
     damaged.write_bytes(bytes(data))
     manifest = aws.store.publish(generations[0], flip=False)
-    aws.store._upload(f"generations/{manifest.generation}/index.db", damaged)
-    aws.store._write(f"generations/{manifest.generation}/manifest.json", manifest.model_copy(
-        update={"sha256": sha256_file(damaged), "size": damaged.stat().st_size}).model_dump_json().encode())
+    raw, packed = compress(damaged, tmp_path / "damaged.db.zst")
+    aws.store._upload(f"generations/{manifest.generation}/index.db.zst", tmp_path / "damaged.db.zst")
+    aws.store._write(f"generations/{manifest.generation}/manifest.json", manifest.model_copy(update={
+        "sha256": raw.digest.hexdigest(), "size": raw.size, "compressed_sha256": packed.digest.hexdigest(),
+        "compressed_size": packed.size}).model_dump_json().encode())
     aws.store.flip(manifest.generation)
     # WHEN a cold function loads it, THEN quick_check refuses it
     status, body = call(load_handler("search"), api_event("POST", "/search", {"query": "count_users"}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pampax.errors import IndexCorrupt, InvalidArgument, StoreUnavailable
 from pampax.index import open_index
 from pampax.stores import LocalArtifactStore
 from pampax.stores.aws import client
-from pampax.stores.base import sha256_file
+from pampax.stores.base import ARTIFACT, Manifest, compress, sha256_file
 from pampax.stores.s3 import S3ArtifactStore
 
 
@@ -48,9 +49,57 @@ def test_publish_writes_a_verified_generation_and_flips_the_pointer(store, gener
     assert manifest.sha256 == sha256_file(generations[0])
     assert manifest.size == generations[0].stat().st_size
     assert manifest.schema_version and manifest.pampax_version and manifest.engine
-    # AND fetching gives back the same bytes
+    # AND the stored object is the file zstd-compressed, its size and digest in the manifest
+    key = f"generations/{manifest.generation}/{ARTIFACT}"
+    assert store._size(key) == manifest.compressed_size < manifest.size
+    assert manifest.compressed_sha256 != manifest.sha256
+    # AND fetching gives back the same bytes, and nothing else
     fetched = store.fetch(store.manifest(manifest.generation), tmp_path / "out" / "index.db")
     assert fetched.read_bytes() == generations[0].read_bytes()
+    assert sorted(p.name for p in fetched.parent.iterdir()) == ["index.db"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "longer", "flipped byte", "not zstd", "other digest"])
+def test_a_damaged_download_is_refused_while_streaming_and_removed(store, generations, tmp_path, damage):
+    # GIVEN a published generation whose stored object, or manifest, was damaged afterwards
+    manifest = store.publish(generations[0])
+    key = f"generations/{manifest.generation}/{ARTIFACT}"
+    packed = tmp_path / "packed.zst"
+    compress(generations[0], packed)
+    data = packed.read_bytes()
+    damaged = {"truncated": data[: len(data) // 2], "longer": data + b"\0" * 100,
+               "flipped byte": data[:200] + bytes([data[200] ^ 0xFF]) + data[201:],
+               "not zstd": generations[0].read_bytes(), "other digest": data}[damage]
+    (tmp_path / "damaged").write_bytes(damaged)
+    store._upload(key, tmp_path / "damaged")
+    if damage == "other digest":
+        manifest = manifest.model_copy(update={"sha256": "0" * 64})
+    dest = tmp_path / "out" / "index.db"
+    # WHEN fetched, THEN it is refused as corrupt and nothing is left behind, not even the partial file
+    with pytest.raises(IndexCorrupt, match=f"generation {manifest.generation} is corrupt"):
+        store.fetch(manifest, dest)
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_a_large_artifact_arrives_in_parallel_ranged_parts_in_order(s3, tmp_path):
+    # GIVEN an S3 object above the multipart threshold (24 MiB that do not compress) and its manifest
+    bucket = _bucket(s3)
+    store = S3ArtifactStore(client("s3", AwsSettings(region="us-east-1")), bucket)
+    original = tmp_path / "big.db"
+    original.write_bytes(random.Random(7).randbytes(24 << 20))
+    raw, packed = compress(original, tmp_path / "big.zst")
+    store._upload(f"generations/abc/{ARTIFACT}", tmp_path / "big.zst")
+    manifest = Manifest(generation="abc", sha256=raw.digest.hexdigest(), size=raw.size,
+                        compressed_sha256=packed.digest.hexdigest(), compressed_size=packed.size,
+                        schema_version="2", pampax_version="0", engine="x", published_at="now")
+    ranges = []
+    store.client.meta.events.register("before-parameter-build.s3.GetObject",
+                                      lambda params, **_: ranges.append(params.get("Range")))
+    # WHEN fetched
+    fetched = store.fetch(manifest, tmp_path / "out" / "big.db")
+    # THEN it came as several ranged GETs and was reassembled byte for byte
+    assert len(ranges) >= 3 and all(r and r.startswith("bytes=") for r in ranges)
+    assert sha256_file(fetched) == manifest.sha256
 
 
 def test_generations_are_immutable(store, generations):
@@ -96,7 +145,7 @@ def test_publish_without_flip_leaves_the_pointer(store, generations):
 def test_fetch_refuses_bytes_that_do_not_match_the_manifest(store, generations, tmp_path):
     # GIVEN a published generation whose stored object was later damaged
     manifest = store.publish(generations[0])
-    store._upload(f"generations/{manifest.generation}/index.db", generations[1])
+    store._upload(f"generations/{manifest.generation}/index.db.zst", generations[1])
     dest = tmp_path / "out" / "index.db"
     # WHEN fetched, THEN it is reported corrupt and nothing is left at the destination
     with pytest.raises(IndexCorrupt, match="corrupt"):
@@ -106,7 +155,7 @@ def test_fetch_refuses_bytes_that_do_not_match_the_manifest(store, generations, 
 
 def test_fetch_of_a_missing_object_is_unavailable(store, generations, tmp_path):
     manifest = store.publish(generations[0])
-    store._upload(f"generations/{manifest.generation}/index.db", generations[0])  # still fine
+    store._upload(f"generations/{manifest.generation}/index.db.zst", generations[0])  # still fine
     missing = manifest.model_copy(update={"generation": "feedfacefeedface"})
     with pytest.raises(StoreUnavailable, match="no index file"):
         store.fetch(missing, tmp_path / "index.db")
@@ -167,7 +216,7 @@ def test_s3_keys_live_under_the_prefix(s3, generations):
     manifest = store.publish(generations[0])
     # THEN every object is under the prefix, and the pointer is small JSON
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
-    assert keys == {"team/current.json", f"team/generations/{manifest.generation}/index.db",
+    assert keys == {"team/current.json", f"team/generations/{manifest.generation}/index.db.zst",
                     f"team/generations/{manifest.generation}/manifest.json"}
     pointer = json.loads(s3.get_object(Bucket=bucket, Key="team/current.json")["Body"].read())
     assert pointer["generation"] == manifest.generation

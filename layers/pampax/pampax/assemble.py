@@ -179,7 +179,7 @@ def _neighbours(index: Index, symbol_id: int, name: str, file_id: int):
             yield "test", edge, chunk, definitions
 
 
-_CHUNK_SQL = """SELECT c.id, c.file_id, f.path, f.lang, c.start_line, c.end_line, c.kind, c.text,
+_CHUNK_SQL = """SELECT c.id, c.file_id, f.path, f.lang, c.start_line, c.end_line, c.kind, chunk_text(c.text),
                        s.qualname, s.signature, s.docstring
                 FROM chunks c JOIN files f ON f.id = c.file_id LEFT JOIN symbols s ON s.id = c.symbol_id"""
 
@@ -192,7 +192,7 @@ def _symbol_chunk(index: Index, symbol_id: int) -> _Chunk | None:
     """Return the chunk where a symbol starts, speaking for that symbol (its name, signature, docstring)
     rather than for the chunk's main symbol, which differs when small definitions were merged."""
     rows = index.query(
-        """SELECT c.id, c.file_id, f.path, f.lang, c.start_line, c.end_line, c.kind, c.text,
+        """SELECT c.id, c.file_id, f.path, f.lang, c.start_line, c.end_line, c.kind, chunk_text(c.text),
                   s.qualname, s.signature, s.docstring
            FROM symbols s JOIN chunks c ON c.file_id = s.file_id AND s.start_line BETWEEN c.start_line AND c.end_line
            JOIN files f ON f.id = s.file_id

@@ -115,8 +115,8 @@ def _definitions(index: Index, name: str) -> list[tuple]:
 
 def _source(index: Index, file_id: int, start: int, end: int) -> str:
     """Return lines ``start``..``end`` of an indexed file, from the chunks (which tile every file)."""
-    chunks = index.query("SELECT start_line, text FROM chunks WHERE file_id = ? AND end_line >= ? AND start_line <= ?"
-                         " ORDER BY start_line", (file_id, start, end))
+    chunks = index.query("SELECT start_line, chunk_text(text) FROM chunks WHERE file_id = ? AND end_line >= ?"
+                         " AND start_line <= ? ORDER BY start_line", (file_id, start, end))
     if not chunks:
         return ""
     lines = "\n".join(text for _, text in chunks).split("\n")

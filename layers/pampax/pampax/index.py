@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import db, schema
+from . import chunk_codec, db, schema
 from .errors import IndexCorrupt, IndexMissing
 
 DEFAULT_INDEX = Path(".pampax") / "index.db"
@@ -22,7 +22,10 @@ def default_index_path(root: Path) -> Path:
 
 
 class Index:
-    """A read-only, open index: its connection and its meta (generation, versions)."""
+    """A read-only, open index: its connection and its meta (generation, versions).
+
+    Chunk text is stored compressed: queries read it as ``chunk_text(c.text)`` (``chunk_codec``).
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -31,6 +34,9 @@ class Index:
         self.conn = db.connect(self.path, readonly=True)
         try:
             self.meta = self._read_meta()
+            if self.meta.get("schema_version") == str(schema.SCHEMA_VERSION):
+                row = self.conn.execute("SELECT data FROM text_dictionary").fetchone()
+                chunk_codec.register(self.conn, row[0] if row else None)
         except db.Error as exc:
             self.conn.close()
             raise IndexCorrupt(f"{self.path} is not a pampax index: {exc}") from exc

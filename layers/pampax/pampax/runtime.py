@@ -1,7 +1,10 @@
 """The warm Lambda process's index: fetched once, verified, reused, and swapped when the pointer moves.
 
 A handler's cold start fetches the current generation to ``runtime.work_dir`` (/tmp in Lambda),
-checks its sha256 against the manifest and runs ``PRAGMA quick_check``, then opens it read-only.
+unpacking and hashing it as it streams in (``stores.base``), opens it read-only and runs ``PRAGMA
+quick_check``. Each stage's time (pointer, manifest, fetch, open, verify) is logged with the load and
+kept in ``IndexAccessor.stages``. A generation is refused, and the loaded one kept, when the work
+directory has less free room than its unpacked size: during a swap /tmp holds two generations.
 While warm it re-reads the small ``current`` pointer at most every ``runtime.refresh_seconds``; a
 new generation is fully fetched and verified before it replaces the old one, so a request never
 sees a half-written file. If the new artifact is missing or corrupt, the loaded generation keeps
@@ -16,6 +19,7 @@ request at a time per process; the lock covers the local harness.
 from __future__ import annotations
 
 import math
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +30,7 @@ from .config import Config
 from .errors import IndexCorrupt, PampaxError, StoreUnavailable
 from .index import Index
 from .observability import Telemetry
-from .stores import ArtifactStore, open_store, open_verified
+from .stores import ArtifactStore, open_store, quick_check
 
 
 class IndexAccessor:
@@ -35,12 +39,16 @@ class IndexAccessor:
     def __init__(
         self, store: ArtifactStore, work_dir: str | Path, refresh_seconds: float, telemetry: Telemetry,
         clock: Callable[[], float] = time.monotonic,
+        free_bytes: Callable[[Path], int] = lambda path: shutil.disk_usage(path).free,
     ):
         self.store = store
         self.work_dir = Path(work_dir)
         self.refresh_seconds = refresh_seconds
         self.telemetry = telemetry
         self._clock = clock
+        self._free_bytes = free_bytes
+        # Milliseconds per stage of the last load: pointer, manifest, fetch (download, unpack, sha256), open, verify.
+        self.stages: dict[str, float] = {}
         self._index: Index | None = None
         self._checked_at = -math.inf
         # A generation whose artifact failed verification, and when. A cold process would otherwise
@@ -106,7 +114,9 @@ class IndexAccessor:
             self._checked_at = -math.inf
 
     def _refresh(self) -> None:
+        started = time.perf_counter()
         pointer = self.store.pointer()
+        pointer_ms = (time.perf_counter() - started) * 1000
         if pointer is None:
             raise StoreUnavailable(f"{self.store.location} has no current generation: run `pampax publish`")
         if pointer.generation == self.generation:
@@ -114,21 +124,31 @@ class IndexAccessor:
         if self._rejected and self._rejected[0] == pointer.generation and (
                 self._clock() - self._rejected[2] < self.refresh_seconds):
             raise self._rejected[1]
-        with self.telemetry.operation("index"):  # index_refresh_ms: fetch + verify + open
-            fresh = self._load(pointer.generation)
+        with self.telemetry.operation("index"):  # index_refresh_ms: manifest + fetch + open + verify
+            fresh, stages = self._load(pointer.generation)
+        self.stages = {"pointer": round(pointer_ms, 1), **stages}
         old, self._index = self._index, fresh
-        self.telemetry.logger.info(f"serving generation {fresh.generation} (was {old.generation if old else 'none'})",
-                                   extra={"op": "index", "status": "ok"})
+        timings = ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in self.stages.items())
+        self.telemetry.logger.info(f"serving generation {fresh.generation} (was {old.generation if old else 'none'}):"
+                                   f" {timings}", extra={"op": "index", "status": "ok"})
         if old is not None:
             old.close()
             old.path.unlink(missing_ok=True)  # /tmp is small (512 MB by default)
 
-    def _load(self, generation: str) -> Index:
-        manifest = self.store.manifest(generation)
+    def _load(self, generation: str) -> tuple[Index, dict[str, float]]:
+        stages: dict[str, float] = {}
+        clock = _Stopwatch(stages)
+        with clock("manifest"):
+            manifest = self.store.manifest(generation)
         path = self.work_dir / "generations" / f"{generation}.db"
+        self._check_room(manifest.generation, manifest.size, path)
         try:
-            self.store.fetch(manifest, path)
-            index = open_verified(path)
+            with clock("fetch"):
+                self.store.fetch(manifest, path)
+            with clock("open"):
+                index = Index(path)
+            with clock("verify"):
+                quick_check(index)
             if index.generation != generation:
                 index.close()
                 raise IndexCorrupt(f"artifact of generation {generation} holds generation {index.generation}")
@@ -136,7 +156,36 @@ class IndexAccessor:
             path.unlink(missing_ok=True)
             self._rejected = (generation, exc, self._clock())
             raise
-        return index
+        return index, stages
+
+    def _check_room(self, generation: str, size: int, path: Path) -> None:
+        """Raise ``StoreUnavailable`` unless the work directory can take ``size`` more bytes (or already holds them)."""
+        if path.is_file() and path.stat().st_size == size:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            free = self._free_bytes(path.parent)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot use {path.parent} for generation {generation}: {exc.strerror or exc}") from exc
+        if free < size:
+            raise StoreUnavailable(
+                f"generation {generation} unpacks to {size / 2**20:.0f} MiB but {path.parent} has {free / 2**20:.0f} MiB"
+                " free (a swap holds two generations): raise the EphemeralStorageSize parameter")
+
+
+class _Stopwatch:
+    """``with clock("stage"):`` adds the block's milliseconds to ``stages["stage"]``."""
+
+    def __init__(self, stages: dict[str, float]):
+        self.stages = stages
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[stage] = round((time.perf_counter() - started) * 1000, 1)
 
 
 _accessor: IndexAccessor | None = None
@@ -154,6 +203,11 @@ def accessor(config: Config, telemetry: Telemetry) -> IndexAccessor:
 def shared_index(config: Config, telemetry: Telemetry) -> Iterator[Index]:
     """Yield the warm index and leave it open: the index provider of a Lambda ``Service``."""
     yield accessor(config, telemetry).get()
+
+
+def stages() -> dict[str, float]:
+    """Return the milliseconds per stage of this process's last index load ({} before one): for the benchmarks."""
+    return dict(_accessor.stages) if _accessor is not None else {}
 
 
 def reset() -> None:

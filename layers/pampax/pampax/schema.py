@@ -16,7 +16,12 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 # Bump when a table or column changes meaning; an index with another version is rebuilt from scratch.
-SCHEMA_VERSION = 1
+# 2: chunk text zstd-compressed (``chunk_codec``), reference edges no longer stored.
+SCHEMA_VERSION = 2
+
+# The edge kinds stored: the parser also finds references (type uses), but no query reads them (they
+# were a sixth of the edge rows and their indexes on Django).
+EDGE_KINDS = frozenset({"call", "import"})
 
 # FTS5 column weights for bm25(): a hit in a symbol name outranks one in a path, which outranks the body.
 FTS_COLUMNS = ("names", "path", "body", "parts")
@@ -24,39 +29,37 @@ FTS_WEIGHTS = (8.0, 3.0, 1.0, 0.6)
 
 
 def create(database: sqlite_utils.Database) -> None:
-    """Create every table and index of an empty index database."""
+    """Create every table of an empty index database; ``create_indexes`` adds the indexes once it is filled.
+
+    An index built over its rows in one pass packs its pages full; one grown row by row left an
+    eighth of them empty (Django's edge indexes) and cost more per insert.
+    """
     database["meta"].create({"key": str, "value": str}, pk="key")
     database["files"].create(
         {"id": int, "path": str, "lang": str, "sha256": str, "size": int, "mtime_ns": int, "lines": int, "is_test": int},
         pk="id", not_null={"path", "lang", "sha256"},
     )
-    database["files"].create_index(["path"], unique=True)
     database["symbols"].create(
         {"id": int, "file_id": int, "name": str, "lname": str, "qualname": str, "kind": str, "start_line": int,
          "end_line": int, "signature": str, "docstring": str, "parent": str},
         pk="id", foreign_keys=[("file_id", "files", "id")],
     )
-    database["symbols"].create_index(["lname"])
-    database["symbols"].create_index(["file_id", "start_line"])
+    # ``text`` holds ``chunk_codec`` bytes; read it as ``chunk_text(text)``.
     database["chunks"].create(
         {"id": int, "file_id": int, "symbol_id": int, "start_line": int, "end_line": int, "kind": str,
-         "names": str, "text": str},
+         "names": str, "text": bytes},
         pk="id", foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id")],
     )
-    database["chunks"].create_index(["file_id", "start_line"])
+    # The zstd dictionary of the chunk text: no row when the repository was too small to train one.
+    database["text_dictionary"].create({"data": bytes})
     database["edges"].create(
         {"id": int, "file_id": int, "symbol_id": int, "kind": str, "name": str, "detail": str, "line": int},
         pk="id", foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id")],
     )
-    database["edges"].create_index(["kind", "name"])
-    database["edges"].create_index(["symbol_id"])
-    database["edges"].create_index(["file_id"])
     database["test_links"].create(
         {"id": int, "file_id": int, "symbol_id": int, "target": str, "via": str},
         pk="id", foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id")],
     )
-    database["test_links"].create_index(["target"])
-    database["test_links"].create_index(["file_id"])
     # Contentless: the chunk text already lives in ``chunks``; the FTS table keeps only its inverted
     # index. contentless_delete (SQLite >= 3.43) lets an incremental refresh delete rows.
     options = ", content='', contentless_delete=1" if db.supports_contentless_delete() else ""
@@ -66,3 +69,16 @@ def create(database: sqlite_utils.Database) -> None:
     )
     # Document frequencies, used to pick the informative terms of a long query.
     database.execute("CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row')")
+
+
+def create_indexes(database: sqlite_utils.Database) -> None:
+    """Create the b-tree indexes of ``create``'s tables (after the first bulk insert)."""
+    database["files"].create_index(["path"], unique=True)
+    database["symbols"].create_index(["lname"])
+    database["symbols"].create_index(["file_id", "start_line"])
+    database["chunks"].create_index(["file_id", "start_line"])
+    database["edges"].create_index(["kind", "name"])
+    database["edges"].create_index(["symbol_id"])
+    database["edges"].create_index(["file_id"])
+    database["test_links"].create_index(["target"])
+    database["test_links"].create_index(["file_id"])

@@ -206,7 +206,7 @@ def _load_candidates(index: Index, ids: list[int], filters: str, params: list) -
     return {
         row[0]: _Candidate(row[0], 0.0, row[1], row[2], bool(row[3]), *row[4:])
         for row in index.query(
-            f"""SELECT c.id, f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line, c.kind, c.names, c.text
+            f"""SELECT c.id, f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line, c.kind, c.names, chunk_text(c.text)
                 FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks}) {filters}""",
             [*sorted(ids), *params],
         )
@@ -263,7 +263,7 @@ def _phrase_chunks(index: Index, plan: QueryPlan, filters: str, params: list) ->
     ids = [r[0] for r in index.query(
         f"""SELECT chunks_fts.rowid FROM chunks_fts{join} WHERE chunks_fts MATCH ? {filters}
             ORDER BY rank LIMIT {_PHRASE_HITS}""", (match, *params))]
-    rows = index.query(f"SELECT id, text FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids)
+    rows = index.query(f"SELECT id, chunk_text(text) FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids)
     runs = [(" " + " ".join(run) + " ", len(run)) for run in plan.message_runs]  # longest first
     found: dict[int, int] = {}
     for chunk_id, text in rows:

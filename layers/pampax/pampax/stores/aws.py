@@ -7,17 +7,19 @@ on botocore's 60-second defaults, retry without backoff, or outlast the request'
 from __future__ import annotations
 
 import boto3
-from boto3.exceptions import S3UploadFailedError
+from boto3.exceptions import RetriesExceededError, S3UploadFailedError
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+from s3transfer.exceptions import RetriesExceededError as PartRetriesExceeded
 
 from .. import deadline
 from ..config import AwsSettings
 from ..errors import ConfigInvalid, StoreUnavailable
 
 # What an S3 or SQS call can raise: service errors, transport errors (timeouts, refused
-# connections), and s3transfer's wrapper around a failed multipart upload.
-FAILURES = (ClientError, BotoCoreError, S3UploadFailedError)
+# connections), and s3transfer's wrappers around a failed multipart upload and a ranged part whose
+# reads kept timing out (boto3's name for it from download_file, s3transfer's from download_fileobj).
+FAILURES = (ClientError, BotoCoreError, S3UploadFailedError, RetriesExceededError, PartRetriesExceeded)
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import InvalidArgument, StoreUnavailable
 from .base import ArtifactStore
@@ -50,14 +51,16 @@ class LocalArtifactStore(ArtifactStore):
         except OSError as exc:
             raise StoreUnavailable(f"cannot stat {path}: {exc.strerror}") from exc
 
-    def _download(self, key: str, path: Path) -> bool:
+    def _download(self, key: str, out: BinaryIO) -> bool:
         source = self._path(key)
-        if not source.is_file():
-            return False
         try:
-            shutil.copyfile(source, path)
+            handle = open(source, "rb")
+        except FileNotFoundError:
+            return False
         except OSError as exc:
-            raise StoreUnavailable(f"cannot copy {source}: {exc.strerror}") from exc
+            raise StoreUnavailable(f"cannot read {source}: {exc.strerror}") from exc
+        with handle:
+            shutil.copyfileobj(handle, out, 1 << 20)
         return True
 
     def _replace(self, key: str, write) -> None:
