@@ -24,11 +24,11 @@ def default_index_path(root: Path) -> Path:
 class Index:
     """A read-only, open index: its connection and its meta (generation, versions)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, frozen: bool = False):
         self.path = Path(path)
         self.sqlite_ms = 0.0
         self._memo: dict[str, object] = {}
-        self.conn = db.connect(self.path, readonly=True)
+        self.conn = db.connect(self.path, readonly=True, frozen=frozen)
         try:
             self.meta = self._read_meta()
         except db.Error as exc:
@@ -96,8 +96,8 @@ class Index:
         self.close()
 
 
-def open_index(path: str | Path) -> Index:
-    """Return the index at ``path`` opened read-only. Raises ``IndexMissing`` or ``IndexCorrupt``."""
+def open_index(path: str | Path, frozen: bool = False) -> Index:
+    """Return the index at ``path`` opened read-only (``frozen``: see ``db.connect``). Raises ``IndexMissing`` or ``IndexCorrupt``."""
     if not Path(path).exists():
         raise IndexMissing(f"no index at {path}: run `pampax index` first")
-    return Index(path)
+    return Index(path, frozen)
