@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pampax import db
 from pampax.build import build_index
 from pampax.config import IndexSettings, SearchSettings
 from pampax.index import Index, open_index
@@ -83,7 +84,7 @@ def corpus_cases(name: str) -> list[Golden]:
 
 
 def swebench_cases(cases: Path, indexes: Path, repos: set[str], sample: int | None) -> list[Golden]:
-    """Return SWE-bench cases whose snapshot has an index in ``indexes`` (reporting those without)."""
+    """Return SWE-bench cases whose snapshot has a finished index in ``indexes`` (reporting those without)."""
     found, missing = [], []
 
     def rr(case):
@@ -94,9 +95,11 @@ def swebench_cases(cases: Path, indexes: Path, repos: set[str], sample: int | No
 
     for case in swebench.load_cases(cases, repos, sample):
         index = indexes / f"{case.snapshot}.db"
-        (found if index.is_file() else missing).append(Golden(case.id, case.repo, index, case.query, rr(case)))
+        # A frozen read sees only the main file: an index with a write-ahead log is still being written.
+        ready = index.is_file() and not any(p.exists() and p.stat().st_size for p in db.sidecars(index)[:1])
+        (found if ready else missing).append(Golden(case.id, case.repo, index, case.query, rr(case)))
     if missing:
-        print(f"{len(missing)} case(s) skipped: no index in {indexes}", file=sys.stderr)
+        print(f"{len(missing)} case(s) skipped: no finished index in {indexes}", file=sys.stderr)
     return found
 
 
@@ -138,8 +141,11 @@ def candidates(settings: SearchSettings, name: str) -> list[float | int]:
         raw.append(0.0)  # a signal may also be worth switching off
     values = []
     for value in raw:
-        value = min(max(value, low if low is not None else value), high if high is not None else value)
-        value = round(value) if field.annotation is int else round(value, 3)
+        if low is not None:
+            value = max(value, low)
+        if high is not None:
+            value = min(value, high)
+        value = round(value) if field.annotation is int else round(float(value), 3)
         if value != current and value not in values:
             values.append(value)
     return values

@@ -12,7 +12,7 @@ def test_candidates_stay_inside_each_settings_bounds():
     assert candidates(settings, "chunk_test_factor") == [0.3, 0.48, 0.75, 1.0, 0.0]  # 1.2 is capped at le=1
     assert candidates(settings, "import_weight") == [0.25, 0.5]  # an off signal is tried on
     assert candidates(settings, "seed_spans") == [4, 6, 9, 14, 0]
-    assert all(value >= 1 for value in candidates(settings, "exact_boost"))  # ge=1: a boost never penalises
+    assert candidates(settings, "prefix_boost") == [1, 1.2, 1.875, 3.0]  # ge=1: a boost never penalises
 
 
 def test_the_held_back_fold_is_fixed_by_case_id():

@@ -133,11 +133,15 @@ def test_assemble_takes_the_search_filters(shop_index):
     assert bundle.items and all(i.path.startswith("shop/") and i.kind == "function" for i in bundle.items)
 
 
-def _service(index_path, cache_path):
+def _cache(cache_path):
     settings = ObservabilitySettings(service=f"knobs-{uuid.uuid4().hex[:8]}")
     telemetry = Telemetry(settings, make_logger(settings, "test", io.StringIO()), MetricsSink(stream=io.StringIO()))
-    return Service(Config(), lambda: open_index(index_path), telemetry,
-                   ReadThroughCache(SqliteCacheStore(cache_path), CacheSettings(), telemetry))
+    return ReadThroughCache(SqliteCacheStore(cache_path), CacheSettings(), telemetry)
+
+
+def _service(index_path, cache_path):
+    cache = _cache(cache_path)
+    return Service(Config(), lambda: open_index(index_path), cache.telemetry, cache)
 
 
 @pytest.mark.parametrize(("filters", "message"), [
@@ -156,9 +160,7 @@ def test_assemble_refuses_a_filter_value_the_index_never_holds(shop_index_path, 
     ("bundle", AssembleRequest, AssembleResponse, {"query": "get_user_by_id", "budget": 1000}),
 ])
 def test_every_knob_takes_part_in_the_cache_key(tmp_path, scope, model, response, base):
-    settings = ObservabilitySettings(service=f"knobs-{uuid.uuid4().hex[:8]}")
-    telemetry = Telemetry(settings, make_logger(settings, "test", io.StringIO()), MetricsSink(stream=io.StringIO()))
-    cache = ReadThroughCache(SqliteCacheStore(tmp_path / "cache.db"), CacheSettings(), telemetry)
+    cache = _cache(tmp_path / "cache.db")
     empty = (lambda: SearchResponse(query="q", generation="g", terms=[], results=[])) if scope == "search" else (
         lambda: AssembleResponse(query="q", generation="g", items=[], evidence=[], stop_reason="no_results",
                                  tokens={"budget": 1, "used": 0, "counter": "c"}))

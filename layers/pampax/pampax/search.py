@@ -154,7 +154,7 @@ def select_terms(index: Index, plan: QueryPlan, max_terms: int) -> list[str]:
 
 
 def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: SearchRequest, *,
-                    limit: int, exact: bool = True, settings: SearchSettings = SearchSettings()) -> list[_Candidate]:
+                    limit: int, settings: SearchSettings, exact: bool = True) -> list[_Candidate]:
     """Return scored candidates best-first; ``limit`` sizes the BM25 pool (the caller slices).
 
     ``exact`` also enters the chunks defining a query identifier and those holding an error message
@@ -175,8 +175,8 @@ def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: Se
     ))
     phrases = _phrase_chunks(index, plan, filters, params) if exact else {}
     # Chunks found only by an exact symbol name or a verbatim message run ranked below the BM25 pool;
-    # they enter at half the pool's lowest score and compete through their boosts. (Asking FTS5 for
-    # their own BM25 with ``rowid IN (...)`` re-runs the match per row: 250 ms on a bug report.)
+    # they enter at ``exact_entry_share`` of the pool's lowest score and compete through their boosts.
+    # (Asking FTS5 for their own BM25 with ``rowid IN (...)`` re-runs the match per row: 250 ms on a bug report.)
     floor = max(scores.values(), default=-1.0) * settings.exact_entry_share
     exact_chunks = _symbol_chunks(index, plan, filters, params) | phrases.keys() if exact else set()
     for chunk_id in exact_chunks - scores.keys():
