@@ -9,7 +9,8 @@ the reading (``pampax.query.plan_query``) and the scoring:
   ``search.identifier_boost``.
 - ``error``: the whole text is an error message: its word runs are matched verbatim (the phrase
   boost) whatever its length, as are its quoted strings.
-- ``question``: prose: its words and the names it writes as code; nothing is matched as a phrase.
+- ``question``: prose: its words and the names it writes as code; the text itself is not matched
+  as a phrase (its quoted strings still are).
 - ``bug_report``: the full report reading: environment listings and links dropped, traceback frames
   boosted, the names it writes as code ranked by their definitions, the first line also searched
   on its own (``search.title_weight``), error messages of a short report matched as phrases.

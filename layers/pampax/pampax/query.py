@@ -140,7 +140,7 @@ def plan_query(text: str, intent: str = "bug_report") -> QueryPlan:
 
     ``bug_report`` reads everything (frames, listings, code names, error messages in a short text);
     ``identifier`` reads every identifier-shaped token as a name and no message; ``error`` reads the
-    whole text as an error message whatever its length; ``question`` reads none of it as a message.
+    whole text as an error message whatever its length; ``question`` reads only its quoted strings so.
     """
     plan = QueryPlan(intent=intent)
     text, plan.paths = _strip_noise(text[:MAX_PLANNED_CHARS])
