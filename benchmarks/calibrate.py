@@ -16,7 +16,8 @@ setting in turn, tries it at a few multiples of its current value (within the se
 keeps the best if it lifts the train MRR by more than ``--min-gain``, and repeats for ``--rounds``.
 The table shows train and held-out MRR of the defaults and of the tuned settings, overall and per
 repository (per query type on the corpora), beside BM25's when ``--baseline`` gives its rankings.
-``--write FILE`` writes the tuned ``[search]`` section for ``pampax.toml``.
+``--write FILE`` writes the tuned ``[search]`` section for ``pampax.toml``; ``--start FILE`` starts
+from a written one (``--rounds 0`` scores it: settings tuned on one set, judged on another).
 
 Each index is opened once (read-only, and for ``--indexes`` frozen: nothing is written beside it)
 and serves every evaluation; swebench-dev indexes are never built or refreshed here.
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from pampax import db
 from pampax.build import build_index
-from pampax.config import IndexSettings, SearchSettings
+from pampax.config import IndexSettings, SearchSettings, load_config
 from pampax.index import Index, open_index
 from pampax.models import SearchRequest
 from pampax.search import search
@@ -237,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=4, help="one fold in this many is held back (default 4)")
     parser.add_argument("--rounds", type=int, default=2, help="coordinate ascent passes over the settings")
     parser.add_argument("--min-gain", type=float, default=0.002, help="train MRR a change must add to be kept")
+    parser.add_argument("--start", type=Path, help="start from this pampax.toml's [search] (with --rounds 0: just score it)")
     parser.add_argument("--write", type=Path, help="write the tuned [search] section here")
     args = parser.parse_args(argv)
 
@@ -260,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     evaluator = Evaluator(frozen=args.indexes is not None)
     try:
         default = SearchSettings()
-        tuned = ascend(evaluator, train, fields, args.rounds, args.min_gain, default, log)
+        start = load_config(args.start, env={}).config.search if args.start else default
+        tuned = ascend(evaluator, train, fields, args.rounds, args.min_gain, start, log)
         default_scores = evaluator.scores(cases, default)
         tuned_scores = evaluator.scores(cases, tuned)
     finally:
@@ -268,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     baseline = None
     if args.baseline:
         baseline = baseline_scores(args.baseline, swebench.load_cases(args.cases, set(args.repo or ()), args.sample))
-    changed = {f: (getattr(default, f), getattr(tuned, f)) for f in fields if getattr(default, f) != getattr(tuned, f)}
+    changed = {f: (getattr(default, f), getattr(tuned, f)) for f in SearchSettings.model_fields
+               if getattr(default, f) != getattr(tuned, f)}
     print(table(cases, args.folds, default_scores, tuned_scores, baseline))
     print("tuned: " + (", ".join(f"{f} {a} -> {b}" for f, (a, b) in changed.items()) or "no change beats the defaults"))
     print(f"{evaluator.evaluations} evaluations")
@@ -276,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         held = [c.id for c in cases if held_out(c.id, args.folds)]
         note = (f"python -m benchmarks.calibrate --set {args.golden}: held-out MRR "
                 f"{mean(default_scores[i] for i in held):.3f} (defaults) -> {mean(tuned_scores[i] for i in held):.3f}")
-        args.write.write_text(toml_section(tuned, fields, note), encoding="utf-8")
+        args.write.write_text(toml_section(tuned, list(dict.fromkeys([*fields, *changed])), note), encoding="utf-8")
     return 0
 
 
