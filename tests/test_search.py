@@ -1,14 +1,16 @@
 import pytest
+import sqlite_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pampax import db, schema
+from pampax.config import SearchSettings
 from pampax.errors import InvalidArgument
 from pampax.models import SearchRequest
-import sqlite_utils
-
-from pampax import db, schema
-from pampax.search import BOOST_PHRASE_PER_WORD, PROSE_FACTOR, TEST_FILE_FACTOR, matched_terms, search
+from pampax.search import matched_terms, search
 from pampax.terms import IDENTIFIER, expand_parts, split_identifier
+
+S = SearchSettings()
 
 
 def _top(index, query, **kwargs):
@@ -86,10 +88,10 @@ def test_filters_narrow_results(shop_index):
 def test_every_hit_explains_its_score(shop_index):
     for hit in _top(shop_index, "get_user_by_id"):
         assert hit.explain.matched_terms
-        prior = TEST_FILE_FACTOR if hit.path.startswith("tests/") else PROSE_FACTOR if hit.lang == "markdown" else 1
+        prior = S.chunk_test_factor if hit.path.startswith("tests/") else S.chunk_prose_factor if hit.lang == "markdown" else 1
         assert hit.score == pytest.approx(
             hit.explain.bm25 * hit.explain.symbol_boost * hit.explain.path_boost
-            * (1 + BOOST_PHRASE_PER_WORD * hit.explain.phrase_words) * prior, rel=1e-3)
+            * (1 + S.phrase_boost_per_word * hit.explain.phrase_words) * prior, rel=1e-3)
 
 
 def test_results_are_deterministic(shop_index):

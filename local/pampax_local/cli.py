@@ -43,8 +43,10 @@ from pampax_local.cloud import cloud_app
 from pampax_local.command import (
     IndexOption, JsonOrText, OneLineErrors, config_of, find_index, metrics_path, print_json, run,
 )
+from pampax_local.knobs import (
+    DocsOption, ExcludeOption, Intent, IntentOption, KindOption, LangOption, PathOption, Policy, PolicyOption, knob_fields,
+)
 from pampax_local.local_commands import local_app
-from pampax_local.repo_paths import rebased
 
 app = typer.Typer(
     cls=OneLineErrors, rich_markup_mode=None, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -173,10 +175,14 @@ def search(
     query: Annotated[str, typer.Argument(metavar="QUERY", help="identifier, error text, question or a whole bug report; - reads it from stdin")],
     index: IndexOption = None,
     limit: Annotated[Optional[int], typer.Option("--limit", metavar="N", help="results to return (default: search.limit)")] = None,
-    path: Annotated[Optional[list[str]], typer.Option("--path", metavar="GLOB", help="glob a result's path must match, from the repository root or the working directory; repeatable")] = None,
-    lang: Annotated[Optional[list[str]], typer.Option("--lang", metavar="L", help="language to keep, e.g. python; repeatable")] = None,
-    kind: Annotated[Optional[list[str]], typer.Option("--kind", metavar="K", help="symbol kind to keep, e.g. function; repeatable")] = None,
+    path: PathOption = None,
+    lang: LangOption = None,
+    kind: KindOption = None,
     group: Annotated[Group, typer.Option("--group", help="chunk: ranked spans; file: each file once, with its best spans")] = Group.chunk,
+    exclude: ExcludeOption = None,
+    intent: IntentOption = Intent.auto,
+    policy: PolicyOption = Policy.code,
+    docs: DocsOption = True,
     format: Annotated[JsonOrText, typer.Option("--format", help="json or text")] = JsonOrText.json,
 ) -> None:
     """Search the index; every hit says why it scored (its explain field).
@@ -189,8 +195,7 @@ def search(
         service = _service(config_of(ctx), index, cached=False)
         request = validate(SearchRequest, {
             "query": sys.stdin.read() if query == "-" else query, "limit": service.config.search.limit if limit is None else limit,
-            "paths": rebased(path or (), find_index(index), Path.cwd()),
-            "langs": lang or (), "kinds": kind or (), "group": group.value,
+            "group": group.value, **knob_fields(index, path, exclude, lang, kind, intent, policy, docs),
         }, InvalidArgument)
         return service.search(request)
 
@@ -216,6 +221,13 @@ def assemble(
     max_items: Annotated[Optional[int], typer.Option("--max-items", metavar="N", help="items the bundle may hold")] = None,
     format: Annotated[BundleFormat, typer.Option("--format", help="json or md")] = BundleFormat.json,
     evidence: Annotated[bool, typer.Option("--evidence", help="md: append the evidence table (not counted in the budget)")] = False,
+    path: PathOption = None,
+    lang: LangOption = None,
+    kind: KindOption = None,
+    exclude: ExcludeOption = None,
+    intent: IntentOption = Intent.auto,
+    policy: PolicyOption = Policy.code,
+    docs: DocsOption = True,
 ) -> None:
     """Assemble a token-budgeted context bundle with evidence, stop reason and token report.
 
@@ -231,6 +243,7 @@ def assemble(
         request = validate(AssembleRequest, {
             "query": query, "budget": budget, "seeds": config.assemble.seeds if seeds is None else seeds,
             "max_items": config.assemble.max_items if max_items is None else max_items,
+            **knob_fields(index, path, exclude, lang, kind, intent, policy, docs),
         }, InvalidArgument)
         return service.assemble(request)
 

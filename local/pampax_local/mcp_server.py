@@ -71,12 +71,15 @@ TOOLS = (
              "Ranked code search. `query` may be an identifier (`get_user_by_id`, `QuerySet.filter`), an error "
              "message, a question or a whole pasted bug report with its traceback. Returns spans (path, lines, "
              "symbol, snippet) best first, each with an `explain` of its score. Narrow with `paths` (globs such as "
-             "`django/db/*`), `langs` or `kinds`. For a bug report set `group: \"file\"`: each file once, best "
-             "first, with its best spans. Follow up with `read_span` or `symbol` on a hit."),
+             "`django/db/*`), `excludes`, `langs` or `kinds`. For a bug report set `group: \"file\"`: each file "
+             "once, best first, with its best spans. `intent` (default auto) and `policy` (`code+tests` to rank "
+             "tests as code, `docs: false` to leave docs out) steer the ranking. Follow up with `read_span` or "
+             "`symbol` on a hit."),
     ToolSpec("assemble", AssembleRequest, AssembleResponse,
              "Build a context bundle for a task within a token `budget`: search hits plus their callers, callees "
              "and tests, full text first, then capsules (signature, docstring, matching lines). Use it when you "
-             "want the code to read for a bug or feature in one call; `evidence` says why each item is there."),
+             "want the code to read for a bug or feature in one call; `evidence` says why each item is there. "
+             "Takes search's filters and knobs (`paths`, `excludes`, `langs`, `kinds`, `intent`, `policy`, `docs`)."),
     ToolSpec("symbol", SymbolRequest, SymbolResponse,
              "Definitions of a symbol: `name` is a bare name (`filter`) or a qualified one (`QuerySet.filter`). "
              "Returns each definition's path, line span, kind, signature, docstring and source lines."),

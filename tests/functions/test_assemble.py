@@ -47,3 +47,25 @@ def test_bad_bundle_requests_are_refused_before_any_index_work(aws, body, status
     # WHEN a malformed request arrives, THEN validation answers first (not 503)
     got_status, got = call(load_handler("assemble"), api_event("POST", "/assemble", body))
     assert got_status == status and set(got) == {"error"}
+
+
+def test_the_knobs_and_filters_reach_the_bundle_over_http(aws, generations):
+    # GIVEN a published generation
+    aws.store.publish(generations[0])
+    knobs = {"excludes": ["tests"], "intent": "identifier", "policy": "all", "docs": False, "langs": ["python"]}
+    # WHEN a bundle is asked for with every knob, THEN it is the core's bundle for the same request
+    status, body = call(load_handler("assemble"), api_event("POST", "/assemble", {"query": "place_order", "budget": 3000,
+                                                                                 **knobs}))
+    assert status == 200
+    with open_index(generations[0]) as index:
+        expected = assemble(index, AssembleRequest(query="place_order", budget=3000, **knobs), SearchSettings())
+    assert body == expected.model_dump(mode="json")
+    assert body["explain"] == {"intent": "identifier", "reason": "requested"}
+    assert body["items"] and all(i["lang"] == "python" and not i["path"].startswith("tests/") for i in body["items"])
+    # AND an unknown filter value or knob is refused, naming what is allowed
+    status, refused = call(load_handler("assemble"), api_event("POST", "/assemble", {"query": "x", "budget": 10,
+                                                                                    "langs": ["pyhton"]}))
+    assert status == 400 and "it has: " in refused["error"]["message"]
+    status, refused = call(load_handler("assemble"), api_event("POST", "/assemble", {"query": "x", "budget": 10,
+                                                                                    "policy": "tests"}))
+    assert status == 422 and "policy" in refused["error"]["message"]

@@ -71,6 +71,9 @@ def test_tools_are_listed_with_the_core_models_schemas(indexed_shop):
     assert all(len(tool.description) > 80 for tool in tools.values())
     # AND search's input schema is SearchRequest's own (a field added to the model appears here)
     assert tools["search"].input_schema == SearchRequest.model_json_schema()
+    knobs = {"intent", "policy", "docs", "excludes"}
+    assert knobs <= set(tools["search"].input_schema["properties"])
+    assert knobs | {"paths", "langs", "kinds"} <= set(tools["assemble"].input_schema["properties"])
     assert tools["search"].input_schema["required"] == ["query"]
     assert tools["search"].output_schema == flat_schema(SearchResponse)
 

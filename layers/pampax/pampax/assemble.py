@@ -16,22 +16,20 @@ from .config import SearchSettings
 from .errors import InvalidArgument
 from .index import Index
 from .markdown import header, header_room, item_block
-from .models import AssembleRequest, AssembleResponse, BundleItem, Evidence, SearchRequest, TokenReport
-from .query import plan_query
+from .filters import sql_filters
+from .intent import read
+from .models import AssembleRequest, AssembleResponse, BundleItem, Evidence, QueryExplain, SearchRequest, TokenReport
 from .search import search_files, select_terms
 from .tokens import COUNTER, count_tokens
 
-# Neighbour score = seed score x edge factor / sqrt(number of same-named definitions): what a seed
-# calls matters more than who calls it, and a name defined ten times is a weak link. Neighbours come
-# after the seed files' own spans: 8k bundles on the dev set held fixed lines in 0.663 of cases at
-# 0.6/0.5/0.45, 0.674 at these.
-EDGE_FACTORS = {"callee": 0.3, "caller": 0.25, "test": 0.2}
+# Neighbour score = seed score x edge factor (``search.callee_factor`` ...) / sqrt(number of same-named
+# definitions): what a seed calls matters more than who calls it, and a name defined ten times is a
+# weak link. Neighbours come after the seed files' own spans: 8k bundles on the dev set held fixed
+# lines in 0.663 of cases at 0.6/0.5/0.45, 0.674 at 0.3/0.25/0.2.
 NEIGHBOURS_PER_EDGE = 4
-# A seed file offers its best span and this many more, each weighing SPAN_DECAY times the one before:
-# the lines a fix touches are often not in a file's best-matching chunk (8k bundles on the dev set:
-# 0.61 of them hold fixed lines with 3 more spans at 0.7, 0.66 with 7 at 0.9).
-SEED_SPANS = 7
-SPAN_DECAY = 0.9
+# A seed file offers its best span and ``search.seed_spans`` more, each weighing ``search.span_decay``
+# times the one before: the lines a fix touches are often not in a file's best-matching chunk (8k
+# bundles on the dev set: 0.61 of them hold fixed lines with 3 more spans at 0.7, 0.66 with 7 at 0.9).
 _CAPSULE_KEY_LINES = 6
 _BUILTINS = frozenset(dir(builtins))
 # "+kind": without it SQLite walks the (kind, name) index for the GROUP BY, scanning every call edge in
@@ -72,12 +70,17 @@ def assemble(
     """Return the bundle for ``request``. Raises ``InvalidArgument`` for an empty query."""
     if not request.query.strip():
         raise InvalidArgument("query is empty")
-    plan = plan_query(request.query)
+    reading = read(request.query, request.intent)
+    plan = reading.plan
     terms = select_terms(index, plan, settings.max_terms)
     # Seeds come from the file ranking search answers with: the best files, each with its best spans.
-    search_request = SearchRequest(query=request.query, limit=request.seeds, group="file")
-    seeds = _seeds(search_files(index, plan, terms, search_request, settings, spans=SEED_SPANS)[: request.seeds])
-    candidates = _expand(index, seeds, terms)
+    # The search filters and knobs hold for every item, neighbours too.
+    search_request = SearchRequest(
+        query=request.query, limit=request.seeds, group="file", paths=request.paths, langs=request.langs,
+        kinds=request.kinds, excludes=request.excludes, intent=request.intent, policy=request.policy, docs=request.docs)
+    files = search_files(index, plan, terms, search_request, settings, spans=settings.seed_spans)
+    seeds = _seeds(files[: request.seeds], settings.span_decay)
+    candidates = _admitted(index, search_request, _expand(index, seeds, terms, settings))
     room = request.budget - header_room(request.query, index.generation, request.budget, request.max_items)
     items, evidence, stop = _pack(candidates, request.max_items, room, terms)
     if not seeds:
@@ -86,20 +89,21 @@ def assemble(
     return AssembleResponse(
         query=request.query, generation=index.generation, items=items, evidence=evidence, stop_reason=stop,
         tokens=TokenReport(budget=request.budget, used=used, counter=COUNTER),
+        explain=QueryExplain(intent=reading.intent, reason=reading.reason),
     )
 
 
-def _seeds(files) -> list:
+def _seeds(files, decay: float) -> list:
     """Return the seed chunks of ranked files, each scored by its file's score and its rank in the file."""
     seeds = []
     for ranked, chunks in files:
         for rank, chunk in enumerate(chunks):
-            chunk.score = ranked.score * SPAN_DECAY ** rank
+            chunk.score = ranked.score * decay ** rank
             seeds.append(chunk)
     return sorted(seeds, key=lambda c: (-round(c.score, 9), c.path, c.start_line))
 
 
-def _expand(index: Index, seeds, terms: list[str]) -> list[_Candidate]:
+def _expand(index: Index, seeds, terms: list[str], settings: SearchSettings) -> list[_Candidate]:
     """Return seeds and their neighbours, best first, one candidate per chunk (its best reason wins)."""
     best: dict[int, _Candidate] = {}
 
@@ -109,6 +113,7 @@ def _expand(index: Index, seeds, terms: list[str]) -> list[_Candidate]:
             best[candidate.chunk.id] = candidate
 
     top = max((s.score for s in seeds), default=1.0) or 1.0
+    factors = {"callee": settings.callee_factor, "caller": settings.caller_factor, "test": settings.test_edge_factor}
     for rank, seed in enumerate(seeds, start=1):
         chunk = _load_chunk(index, seed.chunk_id)
         score = seed.score / top
@@ -116,9 +121,21 @@ def _expand(index: Index, seeds, terms: list[str]) -> list[_Candidate]:
         offer(_Candidate(chunk, "seed", None, None, score, f"search hit #{rank} (matched: {matched})"))
         for symbol_id, qualname, name in _symbols_in(index, chunk):
             for role, edge, neighbour, ambiguity in _neighbours(index, symbol_id, name, chunk.file_id):
-                weight = score * EDGE_FACTORS[role] / math.sqrt(max(ambiguity, 1))
+                weight = score * factors[role] / math.sqrt(max(ambiguity, 1))
                 offer(_Candidate(neighbour, role, qualname, edge, weight, f"{role} of {qualname} (via {edge})"))
     return sorted(best.values(), key=lambda c: (-round(c.score, 9), c.chunk.path, c.chunk.start_line))
+
+
+def _admitted(index: Index, request: SearchRequest, candidates: list[_Candidate]) -> list[_Candidate]:
+    """Return the candidates whose chunks pass the request's filters (neighbours are found by edges, unfiltered)."""
+    filters, params = sql_filters(request)
+    if not filters or not candidates:
+        return candidates
+    ids = sorted({c.chunk.id for c in candidates})
+    kept = {row[0] for row in index.query(
+        f"""SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id
+            WHERE c.id IN ({','.join('?' * len(ids))}) {filters}""", [*ids, *params])}
+    return [c for c in candidates if c.chunk.id in kept]
 
 
 def _symbols_in(index: Index, chunk: _Chunk) -> list[tuple[int, str, str]]:

@@ -19,7 +19,7 @@ from .observability import Telemetry
 from .stores.cache_base import CacheStore
 
 # Bump when a cached response's shape changes meaning.
-CACHE_FORMAT = 2  # 2: tokens.used counts the Markdown header too
+CACHE_FORMAT = 3  # 2: tokens.used counts the Markdown header too; 3: responses explain the intent
 
 R = TypeVar("R", bound=BaseModel)
 # How long an in-progress entry blocks identical requests outside Lambda: a crashed computation's

@@ -45,6 +45,25 @@ class SearchSettings(_Section):
     test_factor: float = Field(0.3, ge=0, le=1, description="prior of test files (by path convention or content)")
     prose_factor: float = Field(0.2, ge=0, le=1, description="prior of files in no parsed language: docs, data, config")
     script_factor: float = Field(0.5, ge=0, le=1, description="prior of Python files outside any package (examples, docs, setup)")
+    max_defining_files: int = Field(25, ge=1, description="a name defined in more files than this is no evidence for any of them")
+    # Chunk scoring (search.py): multipliers on a chunk's BM25 score.
+    qualname_boost: float = Field(4.0, ge=1, description="chunk defining a dotted name the query writes (QuerySet.filter)")
+    exact_boost: float = Field(3.0, ge=1, description="chunk defining a name the query writes, same case")
+    folded_boost: float = Field(2.4, ge=1, description="chunk defining a name the query writes, other case")
+    prefix_boost: float = Field(1.5, ge=1, description="chunk defining a name that starts with a query name of 4+ characters")
+    identifier_boost: float = Field(2.0, ge=1, description="intent identifier: the name boosts above are multiplied by this")
+    traceback_file_boost: float = Field(2.5, ge=1, description="chunk in a file a traceback frame names (decays like frame_weight)")
+    traceback_function_boost: float = Field(2.0, ge=1, description="further multiplier when the chunk defines the frame's function")
+    phrase_boost_per_word: float = Field(1.0, ge=0, description="per word of an error-message run a chunk holds verbatim")
+    exact_entry_share: float = Field(0.5, ge=0, le=1, description="share of the BM25 pool's lowest score given to chunks found only by name or phrase")
+    chunk_test_factor: float = Field(0.6, ge=0, le=1, description="prior of a chunk in a test file")
+    chunk_prose_factor: float = Field(0.5, ge=0, le=1, description="prior of a chunk in no parsed language")
+    # Bundles (assemble.py): seed spans, and neighbour score = seed score x edge factor / sqrt(definitions).
+    seed_spans: int = Field(7, ge=0, le=50, description="spans a seed file offers besides its best")
+    span_decay: float = Field(0.9, ge=0, le=1, description="each further seed span weighs this times the one before")
+    callee_factor: float = Field(0.3, ge=0, description="weight of what a seed calls")
+    caller_factor: float = Field(0.25, ge=0, description="weight of what calls a seed")
+    test_edge_factor: float = Field(0.2, ge=0, description="weight of the tests of a seed")
 
 
 class AssembleSettings(_Section):

@@ -98,8 +98,11 @@ def _check_fts5() -> None:
         conn.close()
 
 
-def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+def connect(path: str | Path, *, readonly: bool = False, frozen: bool = False) -> sqlite3.Connection:
     """Return a connection to ``path``; read-only connections use ``immutable`` URIs.
+
+    ``frozen`` opens a WAL index immutable too, writing nothing beside it (no -wal, -shm): for an
+    index another process owns and nobody writes while it is read (a benchmark's shared indexes).
 
     Raises ``IndexMissing`` when a read-only open finds no file, ``IndexCorrupt`` when the file is
     not a SQLite database, ``EngineUnsupported`` when the engine has no FTS5.
@@ -108,7 +111,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     path = Path(path)
     if readonly and not path.is_file():
         raise IndexMissing(f"no index at {path}: run `pampax index` first")
-    if readonly and not is_wal(path):
+    if readonly and (frozen or not is_wal(path)):
         # immutable=1: a rollback-journal index is never written in place (local indexes are WAL; published
         # artifacts are exported from them), so SQLite may skip locking and change detection on every read.
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)

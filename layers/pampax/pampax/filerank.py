@@ -7,7 +7,8 @@
   defines, each weighted by how often the query names it over how many files define it (0..1).
 - ``mentions``: the query writes the file's path, links to it, or names its module (0..1).
 - ``frames``: a traceback frame is in the file, the innermost highest (0..1).
-- ``prior``: tests, non-code and loose scripts rank below the code they exercise, describe or drive.
+- ``prior``: tests, non-code and loose scripts rank below the code they exercise, describe or drive
+  (as far as the request's ``policy`` demotes them, ``pampax.policy``).
   A file is a test by its path's conventions or by its content (most of its functions are tests);
   a loose script is a Python file outside any package in a repository that has packages.
 
@@ -22,10 +23,9 @@ from dataclasses import dataclass, field
 from .config import SearchSettings
 from .index import Index
 from .languages import is_parsed
+from .policy import prior
 from .query import Frame, QueryPlan
 
-# A name defined in more files than this says nothing about which one the query means.
-_MAX_DEFINING_FILES = 25
 # Chunks of one file that add to its content score beyond its best one.
 _EXTRA_CHUNKS = 2
 _PACKAGE_MARKER = "__init__.py"
@@ -46,14 +46,14 @@ class RankedFile:
 
 
 def rank_files(index: Index, plan: QueryPlan, pool: list[tuple[int, int, float]], frame_files: dict[int, list[Frame]],
-               settings: SearchSettings) -> list[RankedFile]:
+               settings: SearchSettings, policy: str = "code") -> list[RankedFile]:
     """Return files best first. ``pool`` holds (chunk id, file id, score without prior), best first."""
     files: dict[int, RankedFile] = {}
     content: dict[int, list[float]] = {}
     for chunk_id, file_id, score in pool:
         content.setdefault(file_id, []).append(score)
         _file(files, file_id).chunk_ids.append(chunk_id)
-    definitions = _definitions(index, plan)
+    definitions = _definitions(index, plan, settings.max_defining_files)
     for file_id, (_, chunk_ids) in definitions.items():
         _file(files, file_id).chunk_ids.extend(c for c in chunk_ids if c not in files[file_id].chunk_ids)
     mentions = _mentions(index, plan)
@@ -63,7 +63,7 @@ def rank_files(index: Index, plan: QueryPlan, pool: list[tuple[int, int, float]]
 
     best_content = max((_aggregate(s, settings) for s in content.values()), default=0.0) or 1.0
     best_definition = max((d for d, _ in definitions.values()), default=0.0) or 1.0
-    priors = _priors(index, files, settings)
+    priors = _priors(index, files, settings, policy)
     for file_id, ranked in files.items():
         ranked.signals = {
             "content": _aggregate(content.get(file_id, []), settings) / best_content,
@@ -74,7 +74,7 @@ def rank_files(index: Index, plan: QueryPlan, pool: list[tuple[int, int, float]]
             "prior": priors[file_id],
         }
         ranked.score = _score(ranked.signals, settings)
-    _propagate_imports(index, files, settings)
+    _propagate_imports(index, files, settings, policy)
     ranked_files = [f for f in files.values() if f.chunk_ids and f.score > 0]
     return sorted(ranked_files, key=lambda f: (-round(f.score, 9), f.path))
 
@@ -85,7 +85,7 @@ def _score(s: dict[str, float], settings: SearchSettings) -> float:
                          + settings.import_weight * s["imports"])
 
 
-def _propagate_imports(index: Index, files: dict[int, RankedFile], settings: SearchSettings) -> None:
+def _propagate_imports(index: Index, files: dict[int, RankedFile], settings: SearchSettings, policy: str) -> None:
     """Give the modules the best files import a share of their score: the code a match leans on.
 
     Each of the ``_IMPORTING_FILES`` best files passes score / sqrt(modules it imports) to each
@@ -118,7 +118,7 @@ def _propagate_imports(index: Index, files: dict[int, RankedFile], settings: Sea
         _file(files, target)
     if new:
         _describe(index, {t: files[t] for t in new})
-        priors = _priors(index, {t: files[t] for t in new}, settings)
+        priors = _priors(index, {t: files[t] for t in new}, settings, policy)
         for target in new:
             files[target].signals = {"content": 0.0, "definitions": 0.0, "mentions": 0.0, "frames": 0.0,
                                      "imports": 0.0, "prior": priors[target]}
@@ -157,15 +157,18 @@ def _aggregate(scores: list[float], settings: SearchSettings) -> float:
     return ordered[0] + settings.file_chunk_share * sum(ordered[1:1 + _EXTRA_CHUNKS])
 
 
-def _definitions(index: Index, plan: QueryPlan) -> dict[int, tuple[float, list[int]]]:
-    """Return {file id: (definition evidence, ids of the chunks holding the definitions)}."""
+def _definitions(index: Index, plan: QueryPlan, max_files: int) -> dict[int, tuple[float, list[int]]]:
+    """Return {file id: (definition evidence, ids of the chunks holding the definitions)}.
+
+    A name defined in more than ``max_files`` files says nothing about which one the query means.
+    """
     if not plan.names:
         return {}
     names = sorted(plan.names)
     marks = ",".join("?" * len(names))
     spread = dict(index.query(
         f"SELECT lname, count(DISTINCT file_id) FROM symbols WHERE lname IN ({marks}) GROUP BY lname", names))
-    wanted = sorted(n for n, count in spread.items() if count <= _MAX_DEFINING_FILES)
+    wanted = sorted(n for n, count in spread.items() if count <= max_files)
     if not wanted:
         return {}
     top = max(plan.names[n] for n in wanted)
@@ -243,17 +246,17 @@ def _describe(index: Index, files: dict[int, RankedFile]) -> None:
                 ranked.chunk_ids.append(first)
 
 
-def _priors(index: Index, files: dict[int, RankedFile], settings: SearchSettings) -> dict[int, float]:
+def _priors(index: Index, files: dict[int, RankedFile], settings: SearchSettings, policy: str) -> dict[int, float]:
     tests = _test_files(index, sorted(files))
     packages = _package_dirs(index)
     priors = {}
     for file_id, ranked in files.items():
         if file_id in tests:
-            priors[file_id] = settings.test_factor
+            priors[file_id] = prior("test", policy, settings.test_factor)
         elif not is_parsed(ranked.lang):
-            priors[file_id] = settings.prose_factor
+            priors[file_id] = prior("prose", policy, settings.prose_factor)
         elif ranked.lang == "python" and packages and posixpath.dirname(ranked.path) not in packages:
-            priors[file_id] = settings.script_factor
+            priors[file_id] = prior("script", policy, settings.script_factor)
         else:
             priors[file_id] = 1.0
     return priors

@@ -27,11 +27,11 @@ class Index:
     Chunk text is stored compressed: queries read it as ``chunk_text(c.text)`` (``chunk_codec``).
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, frozen: bool = False):
         self.path = Path(path)
         self.sqlite_ms = 0.0
         self._memo: dict[str, object] = {}
-        self.conn = db.connect(self.path, readonly=True)
+        self.conn = db.connect(self.path, readonly=True, frozen=frozen)
         try:
             self.meta = self._read_meta()
             if self.meta.get("schema_version") == str(schema.SCHEMA_VERSION):
@@ -102,8 +102,8 @@ class Index:
         self.close()
 
 
-def open_index(path: str | Path) -> Index:
-    """Return the index at ``path`` opened read-only. Raises ``IndexMissing`` or ``IndexCorrupt``."""
+def open_index(path: str | Path, frozen: bool = False) -> Index:
+    """Return the index at ``path`` opened read-only (``frozen``: see ``db.connect``). Raises ``IndexMissing`` or ``IndexCorrupt``."""
     if not Path(path).exists():
         raise IndexMissing(f"no index at {path}: run `pampax index` first")
-    return Index(path)
+    return Index(path, frozen)

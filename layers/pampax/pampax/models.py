@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from .errors import InvalidRequest, PampaxError
 
@@ -27,7 +27,22 @@ MAX_FILTER_CHARS = 1024
 # bare str field (a plain tuple[str, ...] let "\ud800" through to the cache key).
 Query = Annotated[str, StringConstraints(max_length=MAX_QUERY_CHARS)]
 Filter = Annotated[str, StringConstraints(max_length=MAX_FILTER_CHARS)]
-Filters = Annotated[tuple[Filter, ...], Field(max_length=MAX_FILTERS)]
+
+
+def _sorted_unique(value: tuple[str, ...]) -> tuple[str, ...]:
+    # Normalised so that equal requests have equal cache keys.
+    return tuple(sorted({v.strip() for v in value if v.strip()}))
+
+
+Filters = Annotated[tuple[Filter, ...], Field(max_length=MAX_FILTERS), AfterValidator(_sorted_unique)]
+# The search knobs, shared by search and assemble (``pampax.intent``, ``pampax.policy``).
+Intent = Annotated[Literal["auto", "identifier", "error", "question", "bug_report"], Field(
+    description="how to read the query; auto detects it, and the response's explain says which it chose")]
+Policy = Annotated[Literal["code", "code+tests", "all"], Field(
+    description="what ranks as code: code demotes tests, docs and loose scripts; code+tests demotes docs and"
+                " scripts; all demotes nothing")]
+Docs = Annotated[bool, Field(description="false: leave docs, data and config (files in no parsed language) out")]
+Excludes = Annotated[Filters, Field(description="glob(s) a result's path must not match")]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -80,12 +95,10 @@ class SearchRequest(_Request):
     kinds: Filters = ()
     group: Literal["chunk", "file"] = Field(
         default="chunk", description="chunk: ranked spans; file: each file once, its best spans inside it")
-
-    @field_validator("paths", "langs", "kinds")
-    @classmethod
-    def _sorted_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        # Normalised so that equal requests have equal cache keys.
-        return tuple(sorted({v.strip() for v in value if v.strip()}))
+    excludes: Excludes = ()
+    intent: Intent = "auto"
+    policy: Policy = "code"
+    docs: Docs = True
 
 
 class ScoreExplain(BaseModel):
@@ -115,11 +128,17 @@ class SearchHit(Span):
     spans: list[Span] = Field(default_factory=list, description="with group=file: the file's next best spans")
 
 
+class QueryExplain(BaseModel):
+    intent: str = Field(description="the intent the query was read as")
+    reason: str = Field(description="why auto chose it (e.g. \"names only\"), or \"requested\"")
+
+
 class SearchResponse(BaseModel):
     query: str
     generation: str
     terms: list[str] = Field(description="the terms the query was reduced to, in priority order")
     results: list[SearchHit]
+    explain: QueryExplain | None = Field(default=None, description="how the query was read")
 
 
 class AssembleRequest(_Request):
@@ -127,6 +146,13 @@ class AssembleRequest(_Request):
     budget: int = Field(gt=0, le=1_000_000, description="token budget for the bundle's items")
     seeds: int = Field(default=5, ge=1, le=50, description="ranked files whose best spans seed the bundle")
     max_items: int = Field(default=40, ge=1, le=500)
+    paths: Filters = Field(default=(), description="glob(s) every item's path must match")
+    langs: Filters = ()
+    kinds: Filters = ()
+    excludes: Excludes = ()
+    intent: Intent = "auto"
+    policy: Policy = "code"
+    docs: Docs = True
 
 
 class BundleItem(Span):
@@ -160,6 +186,7 @@ class AssembleResponse(BaseModel):
     evidence: list[Evidence]
     stop_reason: Literal["budget_exhausted", "candidates_exhausted", "item_limit", "no_results"]
     tokens: TokenReport
+    explain: QueryExplain | None = Field(default=None, description="how the query was read")
 
 
 class IndexRequest(_Request):

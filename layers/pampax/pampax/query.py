@@ -25,10 +25,10 @@ _FRAMES = (
     re.compile(r"(?<![\w./-])(?P<path>[\w./-]{1,300}\.(?:go|rs)):\d+"),
 )
 _QUOTED = re.compile(r'"([^"\n]{8,300})"|\'([^\'\n]{8,300})\'|`([^`\n]{8,300})`')
-_DOTTED = re.compile(r"(?<![\w.])[A-Za-z_]\w{0,99}(?:\.[A-Za-z_]\w{0,99})+")
+DOTTED = re.compile(r"(?<![\w.])[A-Za-z_]\w{0,99}(?:\.[A-Za-z_]\w{0,99})+")
 _WORD = re.compile(r"\w+")
 # The message of a raised exception, as the last line of a traceback prints it.
-_EXCEPTION_LINE = re.compile(
+EXCEPTION_LINE = re.compile(
     r"^[ \t]*(?:[\w.]{0,200}\.)?(?P<cls>\w{0,100}(?:Error|Exception|Warning|DoesNotExist|NotFound|Returned))\b:"
     r"[ \t]*(.+)$", re.M
 )
@@ -75,7 +75,7 @@ _FILE_SUFFIXES = frozenset("html htm txt json yaml yml css md rst cfg ini toml x
 # Receivers that say nothing about what is called on them.
 _RECEIVERS = frozenset({"self", "cls", "this", "super"})
 # A query of at most this many words with no traceback may itself be an error message.
-_SENTENCE_WORDS = 40
+SENTENCE_WORDS = 40
 # Quoted strings are read as error messages only in a query of at most this many words.
 _QUOTES_WORDS = 300
 STOPWORDS = frozenset(
@@ -105,6 +105,7 @@ class QueryPlan:
     # mentions, doubled in the title. The definitions signal ranks the files that define them.
     names: dict[str, float] = field(default_factory=dict)
     paths: list[str] = field(default_factory=list)  # file paths written out or linked to
+    intent: str = "bug_report"  # how the text was read (``pampax.intent``); the default reads everything
 
     def frame_functions(self) -> list[str]:
         return list(dict.fromkeys(f.function for f in self.frames if f.function))
@@ -134,9 +135,14 @@ class QueryPlan:
         return list(dict.fromkeys(p for p in parts if len(p) > 1 and p not in STOPWORDS))
 
 
-def plan_query(text: str) -> QueryPlan:
-    """Return the plan of ``text``; never raises, whatever the text holds."""
-    plan = QueryPlan()
+def plan_query(text: str, intent: str = "bug_report") -> QueryPlan:
+    """Return the plan of ``text`` read as ``intent`` (see ``pampax.intent``); never raises, whatever the text holds.
+
+    ``bug_report`` reads everything (frames, listings, code names, error messages in a short text);
+    ``identifier`` reads every identifier-shaped token as a name and no message; ``error`` reads the
+    whole text as an error message whatever its length; ``question`` reads only its quoted strings so.
+    """
+    plan = QueryPlan(intent=intent)
     text, plan.paths = _strip_noise(text[:MAX_PLANNED_CHARS])
     rest = text
     for pattern in _FRAMES:
@@ -149,21 +155,21 @@ def plan_query(text: str) -> QueryPlan:
             plan.frames.append(Frame(match.group("path").replace("\\", "/"),
                                      func if func and func.isidentifier() else None, len(plan.frames)))
         rest = pattern.sub(" ", rest)
-    plan.message_runs = _message_runs(rest, has_traceback=bool(plan.frames))
+    plan.message_runs = [] if intent == "identifier" else _message_runs(rest, bool(plan.frames), intent)
     # "django.core.exceptions.ImproperlyConfigured: <message>": only the message is searched; the
     # class and its module name the exception's definition, never the code that raised it.
-    rest = _EXCEPTION_LINE.sub(lambda m: " " + m.group(2), rest)
-    single_word = len(_WORD.findall(rest)) == 1
+    rest = EXCEPTION_LINE.sub(lambda m: " " + m.group(2), rest)
+    as_names = intent == "identifier" or len(_WORD.findall(rest)) == 1
     seen: set[str] = set()
-    for match in _DOTTED.finditer(rest):
+    for match in DOTTED.finditer(rest):
         pieces = [p for p in match.group().split(".") if p not in _RECEIVERS]
         if pieces and pieces[-1].lower() not in _FILE_SUFFIXES:
             _add_identifier(plan, ".".join(pieces), seen)
-    for word in _WORD.findall(_DOTTED.sub(" ", rest)):
+    for word in _WORD.findall(DOTTED.sub(" ", rest)):
         if not IDENTIFIER.fullmatch(word):  # "café", "Größe", "3d": folded as the index folds them
             if not word.isdigit() and (folded := fold(word)) not in STOPWORDS:
                 plan.words.append(folded)
-        elif single_word or _looks_like_code(word):
+        elif as_names or _looks_like_code(word):
             _add_identifier(plan, word, seen)
         elif word.lower() not in STOPWORDS and len(word) > 1:
             plan.words.append(word.lower())
@@ -247,13 +253,13 @@ def _code_names(text: str, plan: QueryPlan) -> dict[str, float]:
             for name, offsets in at.items() if offsets}
 
 
-def _message_runs(text: str, has_traceback: bool) -> list[list[str]]:
+def _message_runs(text: str, has_traceback: bool, intent: str) -> list[list[str]]:
     """Return word runs (three words or more) of the text's likely error messages, longest first."""
-    sources = [m.group(2) for m in _EXCEPTION_LINE.finditer(text)]
+    sources = [m.group(2) for m in EXCEPTION_LINE.finditer(text)]
     words = len(_WORD.findall(text))
-    if words <= _QUOTES_WORDS:  # in a long report, quoted strings are mostly its code's literals
+    if words <= _QUOTES_WORDS or intent == "error":  # in a long report, quoted strings are mostly its code's literals
         sources += [next(g for g in m.groups() if g is not None) for m in _QUOTED.finditer(text)]
-    if not has_traceback and words <= _SENTENCE_WORDS:
+    if intent == "error" or intent == "bug_report" and not has_traceback and words <= SENTENCE_WORDS:
         sources.append(text)
     runs: set[tuple[str, ...]] = set()
     for source in sources:

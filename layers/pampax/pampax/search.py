@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from .config import SearchSettings
 from .errors import InvalidArgument
 from .index import Index
+from .intent import read
 from .languages import is_parsed
-from .models import ScoreExplain, SearchHit, SearchRequest, SearchResponse, Span
+from .models import QueryExplain, ScoreExplain, SearchHit, SearchRequest, SearchResponse, Span
+from .policy import prior as policy_prior
 from .filerank import RankedFile, files_by_suffix, rank_files
+from .filters import sql_filters
 from .query import Frame, QueryPlan, plan_query
 from .schema import FTS_WEIGHTS
 from .terms import IDENTIFIER, fts_token, split_identifier
@@ -27,25 +30,13 @@ _MIN_CANDIDATES = 40
 _COMMON_SHARE = 0.2
 # An identifier found in at least this many chunks needs no help from its parts.
 _ATTESTED = 3
-# Multipliers on the BM25 score. A definition named exactly like the query must beat a chunk that
-# only mentions the name often; a file named by the traceback must beat a look-alike elsewhere.
-BOOST_QUALNAME = 4.0
-BOOST_EXACT = 3.0
-BOOST_PREFIX = 1.5
-BOOST_TRACEBACK_FILE = 2.5
-BOOST_TRACEBACK_FUNCTION = 2.0
-_FRAME_DECAY = 0.15
-_OUTER_FRAME_FLOOR = 0.45
-# An error message's word run found verbatim: x(1 + 1 per word), so a 3-word run weighs 4x.
-BOOST_PHRASE_PER_WORD = 1.0
+# The multipliers on the BM25 score are ``search.*`` settings. A definition named exactly like the
+# query must beat a chunk that only mentions the name often; a file named by the traceback must beat
+# a look-alike elsewhere; an error message's word run found verbatim weighs x(1 + per word).
 _PHRASE_HITS = 200
 # What FTS5's unicode61 tokenizer (with "_" as a token character) calls a token.
 _TOKEN = re.compile(r"[^\W]+")
-_BELOW_POOL = 0.5
 _WEIGHTS = ", ".join(str(w) for w in FTS_WEIGHTS)
-# Test files and prose rank below the code they test or describe when both match equally well.
-TEST_FILE_FACTOR = 0.6
-PROSE_FACTOR = 0.5
 _SNIPPET_LINES = 3
 _REMEMBERED_TERMS = 100_000
 # Spans shown under a file-grouped hit besides its best one.
@@ -77,39 +68,41 @@ def search(index: Index, request: SearchRequest, settings: SearchSettings = Sear
     """Return the ranked hits of ``request``. Raises ``InvalidArgument`` for an empty query."""
     if not request.query.strip():
         raise InvalidArgument("query is empty")
-    plan = plan_query(request.query)
+    reading = read(request.query, request.intent)
+    plan = reading.plan
     terms = select_terms(index, plan, settings.max_terms)
     if request.group == "file":
         hits = [_file_hit(index, ranked, chunks[0], chunks[1:], plan, terms)
                 for ranked, chunks in search_files(index, plan, terms, request, settings)[:request.limit]]
     else:
-        candidates = find_candidates(index, plan, terms, request, limit=request.limit)
+        candidates = find_candidates(index, plan, terms, request, limit=request.limit, settings=settings)
         hits = [_to_hit(index, c, plan, terms) for c in candidates[:request.limit]]
-    return SearchResponse(query=request.query, generation=index.generation, terms=terms, results=hits)
+    return SearchResponse(query=request.query, generation=index.generation, terms=terms, results=hits,
+                          explain=QueryExplain(intent=reading.intent, reason=reading.reason))
 
 
 def search_files(index: Index, plan: QueryPlan, terms: list[str], request: SearchRequest,
                  settings: SearchSettings, spans: int = _FILE_SPANS) -> list[tuple[RankedFile, list[_Candidate]]]:
     """Return ranked files best first, each with its chunks best first (at most 1 + ``spans``)."""
-    pool = find_candidates(index, plan, terms, request, limit=request.limit)
+    pool = find_candidates(index, plan, terms, request, limit=request.limit, settings=settings)
     scores = {c.chunk_id: (c.file_id, c.score / c.prior) for c in pool}
     chunks = {c.chunk_id: c for c in pool}
     title = request.query.strip().split("\n", 1)[0]
-    if settings.title_weight and title != request.query.strip():
+    if settings.title_weight and plan.intent == "bug_report" and title != request.query.strip():
         title_plan = plan_query(title)
         # The title's own BM25 pool; exact matches already entered through the whole query.
         for c in find_candidates(index, title_plan, select_terms(index, title_plan, settings.max_terms), request,
-                                 limit=request.limit, exact=False):
+                                 limit=request.limit, exact=False, settings=settings):
             file_id, score = scores.get(c.chunk_id, (c.file_id, 0.0))
             scores[c.chunk_id] = (file_id, score + settings.title_weight * c.score / c.prior)
             chunks.setdefault(c.chunk_id, c)
     ordered = sorted(scores.items(), key=lambda item: -item[1][1])
     ranked = rank_files(index, plan, [(cid, fid, score) for cid, (fid, score) in ordered],
-                        _frame_files(index, plan), settings)
+                        _frame_files(index, plan), settings, request.policy)
     wanted = [cid for f in ranked[:request.limit] for cid in f.chunk_ids[:1 + spans] if cid not in chunks]
     if wanted:
         # Files found by their definitions or paths alone still obey the request's filters.
-        filters, params = _filters(request)
+        filters, params = sql_filters(request)
         chunks.update(_load_candidates(index, wanted, filters, params))
     out = []
     for file in ranked:
@@ -160,8 +153,8 @@ def select_terms(index: Index, plan: QueryPlan, max_terms: int) -> list[str]:
     return chosen[:max_terms]
 
 
-def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: SearchRequest, *, limit: int,
-                    exact: bool = True) -> list[_Candidate]:
+def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: SearchRequest, *,
+                    limit: int, settings: SearchSettings, exact: bool = True) -> list[_Candidate]:
     """Return scored candidates best-first; ``limit`` sizes the BM25 pool (the caller slices).
 
     ``exact`` also enters the chunks defining a query identifier and those holding an error message
@@ -170,7 +163,7 @@ def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: Se
     if not terms:
         return []
     match = " OR ".join(fts_token(t) for t in terms)
-    filters, params = _filters(request)
+    filters, params = sql_filters(request)
     pool = max(limit * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES)
     # Rank on the FTS table alone (joining only when a filter needs it) and load chunk rows for the
     # pool afterwards: joining every match to its text before the sort cost 10x on long queries.
@@ -182,20 +175,20 @@ def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: Se
     ))
     phrases = _phrase_chunks(index, plan, filters, params) if exact else {}
     # Chunks found only by an exact symbol name or a verbatim message run ranked below the BM25 pool;
-    # they enter at half the pool's lowest score and compete through their boosts. (Asking FTS5 for
-    # their own BM25 with ``rowid IN (...)`` re-runs the match per row: 250 ms on a bug report.)
-    floor = max(scores.values(), default=-1.0) * _BELOW_POOL
+    # they enter at ``exact_entry_share`` of the pool's lowest score and compete through their boosts.
+    # (Asking FTS5 for their own BM25 with ``rowid IN (...)`` re-runs the match per row: 250 ms on a bug report.)
+    floor = max(scores.values(), default=-1.0) * settings.exact_entry_share
     exact_chunks = _symbol_chunks(index, plan, filters, params) | phrases.keys() if exact else set()
     for chunk_id in exact_chunks - scores.keys():
         scores[chunk_id] = floor
     found = _load_candidates(index, list(scores), "", [])
     frame_files = _frame_files(index, plan)
-    names = _NameMatcher.of(plan)
+    names = _NameMatcher.of(plan, settings)
     candidates = list(found.values())
     for candidate in candidates:
         candidate.bm25 = scores[candidate.chunk_id]
         candidate.phrase_words = phrases.get(candidate.chunk_id, 0)
-        _score(candidate, names, frame_files)
+        _score(candidate, names, frame_files, settings, request.policy)
     candidates.sort(key=lambda c: (-round(c.score, 9), c.path, c.start_line))
     return candidates
 
@@ -211,27 +204,6 @@ def _load_candidates(index: Index, ids: list[int], filters: str, params: list) -
             [*sorted(ids), *params],
         )
     }
-
-
-def _filters(request: SearchRequest) -> tuple[str, list]:
-    clauses: list[str] = []
-    params: list = []
-    if request.paths:
-        clauses.append("(" + " OR ".join("f.path GLOB ?" for _ in request.paths) + ")")
-        params.extend(_glob(p) for p in request.paths)
-    for column, values in (("f.lang", request.langs), ("c.kind", request.kinds)):
-        if values:
-            clauses.append(f"{column} IN ({','.join('?' * len(values))})")
-            params.extend(values)
-    return "".join(f" AND {c}" for c in clauses), params
-
-
-def _glob(pattern: str) -> str:
-    """Return a SQLite GLOB for ``--path``: a bare directory means everything below it."""
-    pattern = pattern.strip().lstrip("./") if pattern.startswith("./") else pattern.strip()
-    if not any(ch in pattern for ch in "*?["):
-        return pattern.rstrip("/") + "*"
-    return pattern
 
 
 def _symbol_chunks(index: Index, plan: QueryPlan, filters: str, params: list) -> set[int]:
@@ -290,43 +262,56 @@ class _NameMatcher:
     exact: frozenset[str]  # last pieces as written
     folded: frozenset[str]  # last pieces, lowercase
     prefixes: frozenset[str]  # lowercase last pieces of 4+ characters, matched as name prefixes
+    boosts: tuple[float, float, float, float]  # qualname, exact, folded, prefix
 
     @classmethod
-    def of(cls, plan: QueryPlan) -> _NameMatcher:
+    def of(cls, plan: QueryPlan, settings: SearchSettings) -> _NameMatcher:
         lasts = [i.rsplit(".", 1)[-1] for i in plan.identifiers]
+        # An identifier query is after a definition: its name matches weigh more (``pampax.intent``).
+        scale = settings.identifier_boost if plan.intent == "identifier" else 1.0
+        boosts = (settings.qualname_boost, settings.exact_boost, settings.folded_boost, settings.prefix_boost)
         return cls(frozenset(i for i in plan.identifiers if "." in i), frozenset(lasts),
-                   frozenset(x.lower() for x in lasts), frozenset(x.lower() for x in lasts if len(x) >= 4))
+                   frozenset(x.lower() for x in lasts), frozenset(x.lower() for x in lasts if len(x) >= 4),
+                   tuple(b * scale for b in boosts))
 
     def boost(self, qualnames: list[str], short: set[str]) -> float:
+        qualname, exact, folded, prefix = self.boosts
         for q in qualnames if self.dotted else ():
             pieces = q.split(".")
             if any(".".join(pieces[start:]) in self.dotted for start in range(len(pieces) - 1)):
-                return BOOST_QUALNAME
+                return qualname
         if short & self.exact:
-            return BOOST_EXACT
+            return exact
         lowered = {x.lower() for x in short}
         if lowered & self.folded:
-            return BOOST_EXACT * 0.8
+            return folded
         if any(x[:n] in self.prefixes for x in lowered for n in range(4, len(x) + 1)):
-            return BOOST_PREFIX
+            return prefix
         return 1.0
 
 
-def _score(candidate: _Candidate, names: _NameMatcher, frame_files: dict[int, list[Frame]]) -> None:
+def _score(candidate: _Candidate, names: _NameMatcher, frame_files: dict[int, list[Frame]],
+           settings: SearchSettings, policy: str) -> None:
     qualnames = candidate.names.split()
     short = {q.rsplit(".", 1)[-1] for q in qualnames}
     boost = names.boost(qualnames, short)
     path_boost = 1.0
     for frame in frame_files.get(candidate.file_id, ()):
         # The innermost frames are where a fix usually goes; outer frames are the road there.
-        weight = BOOST_TRACEBACK_FILE * max(_OUTER_FRAME_FLOOR, 1 - _FRAME_DECAY * frame.depth)
+        weight = settings.traceback_file_boost * max(settings.outer_frame_floor, 1 - settings.frame_decay * frame.depth)
         if frame.function in short:
-            weight *= BOOST_TRACEBACK_FUNCTION
+            weight *= settings.traceback_function_boost
         path_boost = max(path_boost, weight)
     candidate.symbol_boost = boost
     candidate.path_boost = path_boost
-    phrase_boost = 1.0 + BOOST_PHRASE_PER_WORD * candidate.phrase_words
-    prior = TEST_FILE_FACTOR if candidate.is_test else PROSE_FACTOR if not is_parsed(candidate.lang) else 1.0
+    phrase_boost = 1.0 + settings.phrase_boost_per_word * candidate.phrase_words
+    # Test files and prose rank below the code they test or describe when both match equally well.
+    if candidate.is_test:
+        prior = policy_prior("test", policy, settings.chunk_test_factor)
+    elif not is_parsed(candidate.lang):
+        prior = policy_prior("prose", policy, settings.chunk_prose_factor)
+    else:
+        prior = 1.0
     candidate.prior = prior
     candidate.score = -candidate.bm25 * boost * path_boost * phrase_boost * prior
 

@@ -62,8 +62,12 @@ class Service:
             return response
 
     def assemble(self, request: AssembleRequest) -> AssembleResponse:
-        """Return the bundle of ``request``, from the cache when an identical request was answered."""
+        """Return the bundle of ``request``, from the cache when an identical request was answered.
+
+        Raises ``InvalidArgument`` for a lang or kind the index holds nowhere, as ``search`` does.
+        """
         with self.telemetry.operation("assemble") as op, self.index() as index:
+            check_filters(index, request)
             bundle = self._cached(op, index, "bundle", request, lambda: assemble(index, request, self.config.search),
                                   AssembleResponse)
             op.describe(request.query, len(bundle.items))
