@@ -117,7 +117,7 @@ def _expand(index: Index, seeds, terms: list[str], settings: SearchSettings) -> 
     for rank, seed in enumerate(seeds, start=1):
         chunk = _load_chunk(index, seed.chunk_id)
         score = seed.score / top
-        matched = ", ".join(t for t in terms if t in seed.text.lower() or t in seed.names.lower()) or "-"
+        matched = ", ".join(t for t in terms if t in chunk.text.lower() or t in seed.names.lower()) or "-"
         offer(_Candidate(chunk, "seed", None, None, score, f"search hit #{rank} (matched: {matched})"))
         for symbol_id, qualname, name in _symbols_in(index, chunk):
             for role, edge, neighbour, ambiguity in _neighbours(index, symbol_id, name, chunk.file_id):

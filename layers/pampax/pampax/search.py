@@ -56,7 +56,7 @@ class _Candidate:
     end_line: int
     kind: str
     names: str
-    text: str
+    text: str  # "" until ``_read_texts``: only shown hits are decompressed
     score: float = 0.0
     symbol_boost: float = 1.0
     path_boost: float = 1.0
@@ -72,11 +72,13 @@ def search(index: Index, request: SearchRequest, settings: SearchSettings = Sear
     plan = reading.plan
     terms = select_terms(index, plan, settings.max_terms)
     if request.group == "file":
-        hits = [_file_hit(index, ranked, chunks[0], chunks[1:], plan, terms)
-                for ranked, chunks in search_files(index, plan, terms, request, settings)[:request.limit]]
+        files = search_files(index, plan, terms, request, settings)[:request.limit]
+        _read_texts(index, [chunks[0] for _, chunks in files])
+        hits = [_file_hit(index, ranked, chunks[0], chunks[1:], plan, terms) for ranked, chunks in files]
     else:
-        candidates = find_candidates(index, plan, terms, request, limit=request.limit, settings=settings)
-        hits = [_to_hit(index, c, plan, terms) for c in candidates[:request.limit]]
+        candidates = find_candidates(index, plan, terms, request, limit=request.limit, settings=settings)[:request.limit]
+        _read_texts(index, candidates)
+        hits = [_to_hit(index, c, plan, terms) for c in candidates]
     return SearchResponse(query=request.query, generation=index.generation, terms=terms, results=hits,
                           explain=QueryExplain(intent=reading.intent, reason=reading.reason))
 
@@ -197,13 +199,21 @@ def _load_candidates(index: Index, ids: list[int], filters: str, params: list) -
     """Return {chunk id: unscored candidate} for the chunks ``ids`` that pass ``filters``."""
     marks = ",".join("?" * len(ids))
     return {
-        row[0]: _Candidate(row[0], 0.0, row[1], row[2], bool(row[3]), *row[4:])
+        row[0]: _Candidate(row[0], 0.0, row[1], row[2], bool(row[3]), *row[4:], "")
         for row in index.query(
-            f"""SELECT c.id, f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line, c.kind, c.names, chunk_text(c.text)
+            f"""SELECT c.id, f.path, f.lang, f.is_test, f.id, c.start_line, c.end_line, c.kind, c.names
                 FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks}) {filters}""",
             [*sorted(ids), *params],
         )
     }
+
+
+def _read_texts(index: Index, candidates: list[_Candidate]) -> None:
+    """Fill in the text of the candidates that are shown (scoring needs none of it)."""
+    texts = dict(index.query(f"SELECT id, chunk_text(text) FROM chunks WHERE id IN ({','.join('?' * len(candidates))})",
+                             [c.chunk_id for c in candidates]))
+    for candidate in candidates:
+        candidate.text = texts[candidate.chunk_id]
 
 
 def _symbol_chunks(index: Index, plan: QueryPlan, filters: str, params: list) -> set[int]:
@@ -285,7 +295,7 @@ class _NameMatcher:
         lowered = {x.lower() for x in short}
         if lowered & self.folded:
             return folded
-        if any(x[:n] in self.prefixes for x in lowered for n in range(4, len(x) + 1)):
+        if self.prefixes and any(x.startswith(tuple(self.prefixes)) for x in lowered):  # every prefix has 4+ letters
             return prefix
         return 1.0
 
