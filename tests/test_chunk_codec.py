@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pampax import chunk_codec, schema
+from pampax.errors import IndexCorrupt
 from pampax.build import build_index
 from pampax.graph import symbol
 from pampax.index import open_index
@@ -65,6 +66,18 @@ def test_chunk_text_is_stored_compressed_and_read_back_exactly(tmp_path, small_d
     assert isinstance(stored[0], bytes) and stored[0] != stored[1].encode()
     assert stored[1] == _CODE[3].rstrip("\n")
     assert [d.source for d in greet] == ['def greet():\n    return "grüß dich, 世界 🌍"']
+
+
+def test_damaged_chunk_bytes_are_index_corrupt(shop_repo):
+    # GIVEN an index whose stored text of one chunk was overwritten with bytes that are not zstd
+    report = build_index(shop_repo)
+    conn = sqlite3.connect(report.index)
+    with conn:
+        conn.execute("UPDATE chunks SET text = x'00ff00ff' WHERE id = (SELECT min(id) FROM chunks)")
+    conn.close()
+    # WHEN a reader reaches that chunk THEN it is told the index is damaged, not a bare internal error
+    with open_index(report.index) as index, pytest.raises(IndexCorrupt, match="stored text"):
+        index.query("SELECT chunk_text(text) FROM chunks")
 
 
 def test_refreshing_one_file_reuses_the_dictionary(tmp_path, small_dictionary):

@@ -23,6 +23,8 @@ DICTIONARY_BYTES = 112 << 10  # zstd's default dictionary size
 # A new index trains its dictionary on pieces of this many files spread over the tree (Django: 0.8 s).
 SAMPLE_FILES = 600
 SQL_FUNCTION = "chunk_text"
+# What SQLite reports when ``chunk_text`` raised (damaged bytes): the exception itself does not cross.
+FAILED = "user-defined function raised exception"
 
 
 def _utf8(text: str) -> bytes:

@@ -82,6 +82,8 @@ class Index:
         except db.DatabaseError as exc:
             if db.is_unreadable(exc):
                 raise IndexCorrupt(f"{self.path} is unreadable: {exc}") from exc
+            if str(exc) == chunk_codec.FAILED:  # the only SQL function here decodes stored chunk bytes
+                raise IndexCorrupt(f"{self.path}: a chunk's stored text cannot be decoded") from exc
             raise
         finally:
             self.sqlite_ms += (time.perf_counter() - started) * 1000
