@@ -73,7 +73,7 @@ def tests_for(index: Index, request: EdgesRequest) -> EdgesResponse:
     """Return the tests of a name: named after it, importing it, or calling it from a test file."""
     name = _last_part(request.name)
     rows = index.query(
-        f"""SELECT * FROM (
+        """SELECT * FROM (
               SELECT f.path, s.start_line AS line, t.target, t.target, s.qualname, s.kind, s.start_line, s.end_line,
                      f.lang, 'test-' || t.via AS via
                 FROM test_links t JOIN files f ON f.id = t.file_id LEFT JOIN symbols s ON s.id = t.symbol_id
