@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,8 @@ from pampax.index import open_index
 from pampax.jobstore import Job
 from pampax_local.background import jobs_of, work
 from pampax_local.cli import _telemetry, app
+
+from .waiting import wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers rely on flock and prctl")
 
@@ -40,15 +41,6 @@ def _job(index: Path, job_id: str) -> dict:
     result = _run("jobs", job_id, "--index", str(index))
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-def _wait_for(predicate, seconds: float = 60.0):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    return predicate()
 
 
 def _generation(index: Path) -> str:
@@ -131,7 +123,7 @@ def _start_mid_build(big_index, tmp_path, monkeypatch) -> tuple[Path, str, dict]
     result = _run("index", str(repo), "--index", str(index), "--full", "--background")
     assert result.exit_code == 0, result.output
     job_id = json.loads(result.stdout)["job_id"]
-    running = _wait_for(lambda: (j := _job(index, job_id))["status"] != "queued" and j["progress"]["done"] and j)
+    running = wait_for(lambda: (j := _job(index, job_id))["status"] != "queued" and j["progress"]["done"] and j)
     assert running["status"] == "running", f"the build finished before it could be interrupted: raise FILES ({running})"
     return index, job_id, running
 
@@ -153,7 +145,7 @@ def test_a_killed_worker_is_reported_failed_and_the_index_is_intact(big_index, t
     before = _generation(big_index[1])
     os.kill(running["pid"], signal.SIGKILL)
     # THEN once the process is gone its job reads failed (it never wrote so itself), and stays so
-    failed = _wait_for(lambda: (j := _job(index, job_id))["status"] == "failed" and j)
+    failed = wait_for(lambda: (j := _job(index, job_id))["status"] == "failed" and j)
     assert failed and failed["error"]["kind"] == "internal" and f"pid {running['pid']}" in failed["error"]["message"]
     assert json.loads((index.parent / "jobs" / f"{job_id}.json").read_text())["status"] == "failed"
     assert _generation(index) == before

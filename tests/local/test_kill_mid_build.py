@@ -6,10 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from .waiting import wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; prctl is Linux-only")
 
@@ -47,15 +48,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _wait_for(predicate, seconds: float = 30.0):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if value := predicate():
-            return value
-        time.sleep(0.02)
-    return predicate()
-
-
 def _start(repo: Path, index: Path) -> subprocess.Popen:
     env = {**os.environ, "PAMPAX_INDEX_WORKERS": "2"}
     return subprocess.Popen([str(PAMPAX), "index", str(repo), "--index", str(index)], env=env,
@@ -64,7 +56,7 @@ def _start(repo: Path, index: Path) -> subprocess.Popen:
 
 def _mid_build(build: subprocess.Popen, index: Path) -> set[int]:
     """Wait until the build has workers and has opened its working copy; return the workers."""
-    workers = _wait_for(lambda: _children(build.pid) if list(index.parent.glob(".*.tmp")) else set())
+    workers = wait_for(lambda: _children(build.pid) if list(index.parent.glob(".*.tmp")) else set())
     assert workers, "the build finished before it could be interrupted: raise FILES"
     return workers
 
@@ -76,7 +68,7 @@ def test_kill_9_mid_build_leaves_no_orphan_worker(big_repo, tmp_path):
     build.kill()
     build.wait()
     try:
-        assert _wait_for(lambda: not any(map(_alive, workers)), seconds=10), "workers outlived their parent"
+        assert wait_for(lambda: not any(map(_alive, workers)), seconds=10), "workers outlived their parent"
     finally:  # a failing run must not leave its orphans behind
         for worker in filter(_alive, workers):
             os.kill(worker, signal.SIGKILL)
@@ -90,4 +82,4 @@ def test_sigterm_mid_build_removes_the_working_copy(big_repo, tmp_path):
     assert build.wait(timeout=60) == 130
     assert b"pampax: interrupted" in build.stderr.read()
     assert list(tmp_path.glob(".*.tmp")) == [] and not index.exists()
-    assert _wait_for(lambda: not any(map(_alive, workers)), seconds=10)
+    assert wait_for(lambda: not any(map(_alive, workers)), seconds=10)
