@@ -1,4 +1,7 @@
-from pampax.tokens import count_tokens
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pampax.tokens import at_least, count_tokens
 
 
 def test_count_tokens_follows_documented_rules():
@@ -14,3 +17,10 @@ def test_count_tokens_follows_documented_rules():
 
 def test_empty_text_has_no_tokens():
     assert count_tokens("") == 0
+
+
+@given(st.text())
+def test_the_cheap_lower_bound_never_exceeds_the_count(text):
+    # GIVEN any text WHEN bounded and counted THEN the bound is a bound (assemble skips counting on it)
+    assert at_least(text) <= count_tokens(text)
+    assert at_least("x" * 60) == count_tokens("x" * 60) == 10

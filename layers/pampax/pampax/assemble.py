@@ -20,7 +20,7 @@ from .filters import sql_filters
 from .intent import read
 from .models import AssembleRequest, AssembleResponse, BundleItem, Evidence, QueryExplain, SearchRequest, TokenReport
 from .search import search_files, select_terms
-from .tokens import COUNTER, count_tokens
+from .tokens import COUNTER, at_least, count_tokens
 
 # Neighbour score = seed score x edge factor (``search.callee_factor`` ...) / sqrt(number of same-named
 # definitions): what a seed calls matters more than who calls it, and a name defined ten times is a
@@ -230,9 +230,10 @@ def _pack(candidates: list[_Candidate], max_items: int, room: int, terms: list[s
         if len(items) >= max_items:
             limit_hit = True
         else:
-            for mode, text in (("full", candidate.chunk.text), ("capsule", _capsule(candidate.chunk, terms))):
-                item = _item(candidate, mode, text)
-                if used + item.tokens <= room:
+            for mode in ("full", "capsule"):  # the capsule is made only when the full text does not fit
+                text = candidate.chunk.text if mode == "full" else _capsule(candidate.chunk, terms)
+                item = _item(candidate, mode, text, room - used)
+                if item is not None and used + item.tokens <= room:
                     items.append(item)
                     used += item.tokens
                     decision = mode
@@ -247,13 +248,18 @@ def _pack(candidates: list[_Candidate], max_items: int, room: int, terms: list[s
     return items, evidence, stop
 
 
-def _item(candidate: _Candidate, mode: str, text: str) -> BundleItem:
+def _item(candidate: _Candidate, mode: str, text: str, room: int) -> BundleItem | None:
+    """Return the item with its token count, or None when it cannot fit in ``room`` (counting was most of a
+    bundle's time, most of it spent on candidates arriving after the budget ran out)."""
     chunk = candidate.chunk
     item = BundleItem(
         path=chunk.path, start_line=chunk.start_line, end_line=chunk.end_line, symbol=chunk.symbol,
         kind=chunk.kind, lang=chunk.lang, mode=mode, tokens=0, reason=candidate.reason, text=text,
     )
-    return item.model_copy(update={"tokens": count_tokens(item_block(item))})
+    block = item_block(item)
+    if at_least(block) > room:
+        return None
+    return item.model_copy(update={"tokens": count_tokens(block)})
 
 
 def _capsule(chunk: _Chunk, terms: list[str]) -> str:

@@ -17,6 +17,16 @@ COUNTER = "pampax-estimate-v1"
 _PIECE = re.compile(r"(?P<alpha>[^\W\d_]+)|(?P<digit>\d+)|(?P<space>\s+)|(?P<punct>.)", re.DOTALL)
 
 
+_SPACE = re.compile(r"\s+")
+
+
+def at_least(text: str) -> int:
+    """Return a lower bound of ``count_tokens(text)``, in C-speed passes: every rule charges at least one
+    token per six characters that are not whitespace (letters 1/6, digits 1/3, punctuation 1)."""
+    visible = len(text) - sum(map(len, _SPACE.findall(text)))
+    return (visible + 5) // 6
+
+
 def count_tokens(text: str) -> int:
     """Return the estimated token count of ``text`` (see the module docstring for the rules)."""
     total = 0
