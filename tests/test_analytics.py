@@ -131,6 +131,8 @@ def test_the_service_records_what_the_export_reads(shop_repo, monkeypatch):
     assert found["query_sha256"] == hashlib.sha256(b"get_user_by_id").hexdigest()[:16]
     assert (empty["results"], "query" in empty, "query" in found) == (0, False, False)
     assert (recorded["results"], recorded["query"]) == (0, "zzqqxx again")
+    assert (found["intent"], empty["intent"]) == ("identifier", "question")  # as auto read them
     documents = [d for d in documents if d.body.get("query_sha256") != recorded["query_sha256"]]
     report = usage_report(documents)
     assert [q.count for q in report.zero_result_queries] == [1]
+    assert {(r.op, r.intent) for r in report.requests if r.op == "search"} == {("search", "identifier"), ("search", "question")}

@@ -182,10 +182,10 @@ class Operation:
     # in CloudWatch Logs and read by ``pampax analytics export``; never a dimension (unbounded values).
     properties: dict[str, Any] = field(default_factory=dict)
 
-    def describe(self, query: str, results: int, terms: Iterable[str] | None = None) -> None:
-        """Record what the request asked, how much it found and (a search) the index terms it matched on."""
+    def describe(self, query: str, results: int, terms: Iterable[str] | None = None, intent: str | None = None) -> None:
+        """Record what the request asked, how it was read, how much it found and (a search) the index terms it matched on."""
         self.properties.update(query_sha256=hashlib.sha256(query.encode()).hexdigest()[:QUERY_HASH_CHARS],
-                               query=query[:QUERY_CHARS], results=results,
+                               query=query[:QUERY_CHARS], results=results, intent=intent,
                                terms=None if terms is None else list(terms))
 
 

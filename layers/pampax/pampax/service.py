@@ -58,7 +58,8 @@ class Service:
             check_filters(index, request)
             response = self._cached(op, index, "search", request, lambda: search(index, request, self.config.search),
                                     SearchResponse)
-            op.describe(request.query, len(response.results), response.terms)
+            op.describe(request.query, len(response.results), response.terms,
+                        response.explain.intent if response.explain else None)
             return response
 
     def assemble(self, request: AssembleRequest) -> AssembleResponse:
@@ -70,7 +71,7 @@ class Service:
             check_filters(index, request)
             bundle = self._cached(op, index, "bundle", request, lambda: assemble(index, request, self.config.search),
                                   AssembleResponse)
-            op.describe(request.query, len(bundle.items))
+            op.describe(request.query, len(bundle.items), intent=bundle.explain.intent if bundle.explain else None)
             return bundle
 
     def warm(self, request: CacheWarmRequest) -> CacheWarmReport:
