@@ -48,6 +48,7 @@ from pampax.models import (
     validate,
 )
 from pampax.service import Service
+from pampax_local.mcp_stdio import stdio_streams
 from pampax_local.watch import keep_fresh
 
 INSTRUCTIONS = """pampax indexes this repository (symbols, call graph, tests, full-text) and answers from a warm index
@@ -228,7 +229,9 @@ def serve(service: Service, live: LiveIndex, *, http: int | None = None, watch: 
             if watch:
                 tasks.start_soon(keep_fresh, live, service.telemetry)
             if http is None:
-                await server.run_stdio_async()
+                # run_stdio_async() with our transport: MCPServer has no public way to serve given streams.
+                async with stdio_streams() as (read, write):
+                    await server._lowlevel_server.run(read, write, server._lowlevel_server.create_initialization_options())
             else:
                 await server.run_streamable_http_async(host="127.0.0.1", port=http)
             tasks.cancel_scope.cancel()
