@@ -94,6 +94,16 @@ def test_every_hit_explains_its_score(shop_index):
             * (1 + S.phrase_boost_per_word * hit.explain.phrase_words) * prior, rel=1e-3)
 
 
+@pytest.mark.parametrize("group", ["chunk", "file"])
+def test_explain_false_leaves_out_only_the_breakdown(shop_index, group):
+    explained = search(shop_index, SearchRequest(query="get_user_by_id", group=group))
+    bare = search(shop_index, SearchRequest(query="get_user_by_id", group=group, explain=False))
+    assert {hit.explain for hit in bare.results} == {None}
+    for hit in explained.results:
+        hit.explain = None
+    assert bare == explained
+
+
 def test_results_are_deterministic(shop_index):
     request = SearchRequest(query="user order total", limit=20)
     assert search(shop_index, request).model_dump_json() == search(shop_index, request).model_dump_json()

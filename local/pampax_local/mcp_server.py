@@ -71,7 +71,7 @@ TOOLS = (
     ToolSpec("search", SearchRequest, SearchResponse,
              "Ranked code search. `query` may be an identifier (`get_user_by_id`, `QuerySet.filter`), an error "
              "message, a question or a whole pasted bug report with its traceback. Returns spans (path, lines, "
-             "symbol, snippet) best first, each with an `explain` of its score. Narrow with `paths` (globs such as "
+             "symbol, snippet) best first; `explain: true` adds each hit's score breakdown. Narrow with `paths` (globs such as "
              "`django/db/*`), `excludes`, `langs` or `kinds`. For a bug report set `group: \"file\"`: each file "
              "once, best first, with its best spans. `intent` (default auto) and `policy` (`code+tests` to rank "
              "tests as code, `docs: false` to leave docs out) steer the ranking. Follow up with `read_span` or "
@@ -127,7 +127,8 @@ def build_server(service: Service, live: LiveIndex) -> MCPServer:
     """Return the MCP server whose tools answer from ``live`` through ``service``."""
     config = service.config
     defaults: dict[str, dict[str, Any]] = {
-        "search": {"limit": config.search.limit},
+        # An agent reads every byte it is sent: the per-hit score breakdown is there when asked for.
+        "search": {"limit": config.search.limit, "explain": False},
         "assemble": {"seeds": config.assemble.seeds, "max_items": config.assemble.max_items},
     }
 
@@ -179,8 +180,11 @@ def _tool(spec: ToolSpec, handle: Handler, defaults: dict[str, Any]) -> Tool:
         return CallToolResult(content=[TextContent(type="text", text=json.dumps(body, ensure_ascii=False))],
                               structured_content=body)
 
+    parameters = spec.request.model_json_schema()
+    for field, value in defaults.items():  # the schema states the defaults this server applies
+        parameters["properties"][field]["default"] = value
     return Tool(
-        fn=call, name=spec.name, description=spec.description, parameters=spec.request.model_json_schema(),
+        fn=call, name=spec.name, description=spec.description, parameters=parameters,
         fn_metadata=FuncMetadata(arg_model=_Arguments, output_schema=flat_schema(spec.response)),
         is_async=True, annotations=ToolAnnotations(read_only_hint=spec.read_only, open_world_hint=False),
     )

@@ -69,8 +69,11 @@ def test_tools_are_listed_with_the_core_models_schemas(indexed_shop):
     assert set(tools) == TOOLS
     assert [name for name, tool in tools.items() if not tool.annotations.read_only_hint] == ["refresh"]
     assert all(len(tool.description) > 80 for tool in tools.values())
-    # AND search's input schema is SearchRequest's own (a field added to the model appears here)
-    assert tools["search"].input_schema == SearchRequest.model_json_schema()
+    # AND search's input schema is SearchRequest's own (a field added to the model appears here), stating the
+    # defaults the server applies: the configured limit, no per-hit score breakdown unless asked
+    schema = SearchRequest.model_json_schema()
+    schema["properties"]["explain"]["default"] = False
+    assert tools["search"].input_schema == schema
     knobs = {"intent", "policy", "docs", "excludes"}
     assert knobs <= set(tools["search"].input_schema["properties"])
     assert knobs | {"paths", "langs", "kinds"} <= set(tools["assemble"].input_schema["properties"])
@@ -106,6 +109,7 @@ def test_each_tool_answers_from_the_index(indexed_shop):
         async with served(indexed_shop, "--no-watch") as session:
             return {
                 "search": await call(session, "search", query="get_user_by_id", limit=3),
+                "explained": await call(session, "search", query="get_user_by_id", limit=3, explain=True),
                 "filtered": await call(session, "search", query="user", langs=["typescript"]),
                 "assemble": await call(session, "assemble", query="place an order for a user", budget=600),
                 "symbol": await call(session, "symbol", name="QuerySet.filter"),
@@ -124,6 +128,11 @@ def test_each_tool_answers_from_the_index(indexed_shop):
     assert {a["generation"] for a in answers.values()} == {generation}
     top = answers["search"]["results"][0]
     assert (top["path"], top["symbol"]) == ("shop/users.py", "get_user_by_id")
+    # AND a hit's score breakdown comes only when asked for, with the same ranking
+    assert {hit["explain"] for hit in answers["search"]["results"]} == {None}
+    explained = answers["explained"]["results"]
+    assert [h["path"] for h in explained] == [h["path"] for h in answers["search"]["results"]]
+    assert all("get_user_by_id" in h["explain"]["matched_terms"] for h in explained[:1])
     assert {r["lang"] for r in answers["filtered"]["results"]} == {"typescript"}
     bundle = answers["assemble"]
     assert bundle["items"] and bundle["tokens"]["used"] <= bundle["tokens"]["budget"] == 600

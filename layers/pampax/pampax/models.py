@@ -99,6 +99,7 @@ class SearchRequest(_Request):
     intent: Intent = "auto"
     policy: Policy = "code"
     docs: Docs = True
+    explain: bool = Field(default=True, description="each hit's score explanation; false leaves it out (a smaller answer)")
 
 
 class ScoreExplain(BaseModel):
@@ -124,7 +125,7 @@ class Span(BaseModel):
 class SearchHit(Span):
     score: float
     snippet: str
-    explain: ScoreExplain
+    explain: ScoreExplain | None = Field(description="why the hit scored; null when the request set explain: false")
     spans: list[Span] = Field(default_factory=list, description="with group=file: the file's next best spans")
 
 

@@ -79,6 +79,9 @@ def search(index: Index, request: SearchRequest, settings: SearchSettings = Sear
         candidates = find_candidates(index, plan, terms, request, limit=request.limit, settings=settings)[:request.limit]
         _read_texts(index, candidates)
         hits = [_to_hit(index, c, plan, terms) for c in candidates]
+    if not request.explain:
+        for hit in hits:
+            hit.explain = None
     return SearchResponse(query=request.query, generation=index.generation, terms=terms, results=hits,
                           explain=QueryExplain(intent=reading.intent, reason=reading.reason))
 
