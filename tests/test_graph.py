@@ -37,7 +37,15 @@ def test_callers_callees_and_tests_carry_sites_and_spans(shop_index):
     tests = graph.tests_for(shop_index, EdgesRequest(name="get_user_by_id")).edges
     assert {e.via for e in tests} == {"test-import", "test-name", "test-call"}
     assert all(e.path == "tests/test_users.py" for e in tests)
-    assert graph.callers(shop_index, EdgesRequest(name="get_user_by_id", limit=1)).edges == callers[:1]
+    # AND a limit keeps the first edges and says whether the index holds more, for each relation
+    for relation in (graph.callers, graph.callees, graph.tests_for):
+        name = "place_order" if relation is graph.callees else "get_user_by_id"
+        every = relation(shop_index, EdgesRequest(name=name))
+        first = relation(shop_index, EdgesRequest(name=name, limit=2))
+        exact = relation(shop_index, EdgesRequest(name=name, limit=len(every.edges)))
+        assert len(every.edges) > 2 and not every.more
+        assert (first.edges, first.more) == (every.edges[:2], True)
+        assert (exact.edges, exact.more) == (every.edges, False)
 
 
 def test_outline_lists_a_files_symbols_in_order(shop_index):

@@ -56,6 +56,7 @@ that refreshes itself as files change; every answer names the index generation i
 Start with `search` (an identifier, an error message or a whole bug report), then `symbol`, `callers`,
 `callees` and `tests_for` to walk the code graph, `outline` for a file's structure and `read_span` for exact
 lines. `assemble` packs the relevant code into one token-budgeted bundle."""
+EDGE_LIMIT = 20  # callers, callees, tests_for: a screenful of sites
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +88,16 @@ TOOLS = (
     ToolSpec("callers", EdgesRequest, EdgesResponse,
              "Call sites of a function or method: each edge gives the file and line of the call, the text called "
              "there (e.g. `USERS.filter`) and the enclosing symbol's span. Calls are matched by the last name part, "
-             "so check `name` at each site when the method name is common."),
+             "so check `name` at each site when the method name is common. At most `limit` edges (default "
+             f"{EDGE_LIMIT}); `more: true` says the index holds more."),
     ToolSpec("callees", EdgesRequest, EdgesResponse,
              "What a function or method calls: each edge gives the call's line and the definition it most likely "
-             "reaches (same file first), or `symbol: null` for builtins and libraries."),
+             "reaches (same file first), or `symbol: null` for builtins and libraries. At most `limit` (default "
+             f"{EDGE_LIMIT}); `more: true` says there are more."),
     ToolSpec("tests_for", EdgesRequest, EdgesResponse,
              "Tests of a symbol: test functions named after it (`test-name`), test files importing it "
-             "(`test-import`) and calls to it from test files (`test-call`). Use before changing the symbol."),
+             "(`test-import`) and calls to it from test files (`test-call`). Use before changing the symbol. At most "
+             f"`limit` (default {EDGE_LIMIT}); `more: true` says there are more."),
     ToolSpec("outline", OutlineRequest, OutlineResponse,
              "A file's symbols in source order (classes, methods, functions, constants) with spans and signatures. "
              "`path` is repository-relative, as search results give it."),
@@ -130,6 +134,7 @@ def build_server(service: Service, live: LiveIndex) -> MCPServer:
         # An agent reads every byte it is sent: the per-hit score breakdown is there when asked for.
         "search": {"limit": config.search.limit, "explain": False},
         "assemble": {"seeds": config.assemble.seeds, "max_items": config.assemble.max_items},
+        **{tool: {"limit": EDGE_LIMIT} for tool in ("callers", "callees", "tests_for")},
     }
 
     def on_index(op: str, answer: Callable[[Index, Any], BaseModel]) -> Handler:

@@ -74,6 +74,7 @@ def test_tools_are_listed_with_the_core_models_schemas(indexed_shop):
     schema = SearchRequest.model_json_schema()
     schema["properties"]["explain"]["default"] = False
     assert tools["search"].input_schema == schema
+    assert {tools[name].input_schema["properties"]["limit"]["default"] for name in ("callers", "callees", "tests_for")} == {20}
     knobs = {"intent", "policy", "docs", "excludes"}
     assert knobs <= set(tools["search"].input_schema["properties"])
     assert knobs | {"paths", "langs", "kinds"} <= set(tools["assemble"].input_schema["properties"])

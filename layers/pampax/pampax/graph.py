@@ -49,7 +49,7 @@ def symbol(index: Index, request: SymbolRequest) -> SymbolResponse:
 def callers(index: Index, request: EdgesRequest) -> EdgesResponse:
     """Return the call sites of a name, each with the symbol that makes the call."""
     rows = index.query(f"{_SITE_SQL} WHERE e.kind = 'call' AND e.name = ? ORDER BY f.is_test, f.path, e.line LIMIT ?",
-                       (_last_part(request.name), request.limit))
+                       (_last_part(request.name), request.limit + 1))
     return _edges(index, request, "callers", [_site_edge(row, "call") for row in rows])
 
 
@@ -63,7 +63,7 @@ def callees(index: Index, request: EdgesRequest) -> EdgesResponse:
         rows = index.query(
             f"""SELECT f.path, e.line, e.name, e.detail, e.file_id FROM edges e JOIN files f ON f.id = e.file_id
                 WHERE e.symbol_id IN ({marks}) AND +e.kind = 'call' ORDER BY f.path, e.line LIMIT ?""",
-            (*ids, request.limit))
+            (*ids, request.limit + 1))
         edges = [Edge(path=path, line=line, via="call", name=detail or name, symbol=_resolve(index, name, file_id))
                  for path, line, name, detail, file_id in rows]
     return _edges(index, request, "callees", edges)
@@ -84,7 +84,7 @@ def tests_for(index: Index, request: EdgesRequest) -> EdgesResponse:
                 FROM edges e JOIN files f ON f.id = e.file_id LEFT JOIN symbols s ON s.id = e.symbol_id
                 WHERE e.kind = 'call' AND e.name = ? AND f.is_test = 1)
             ORDER BY path, line, via LIMIT ?""",
-        (name.lower(), name, request.limit))
+        (name.lower(), name, request.limit + 1))
     return _edges(index, request, "tests", [_site_edge(row[:9], row[9]) for row in rows])
 
 
@@ -146,7 +146,9 @@ def _site_edge(row: tuple, via: str) -> Edge:
 
 
 def _edges(index: Index, request: EdgesRequest, relation: str, edges: list[Edge]) -> EdgesResponse:
-    return EdgesResponse(name=request.name, relation=relation, generation=index.generation, edges=edges)
+    """Return the first ``limit`` of ``edges`` (queried with one more, to tell whether there are more)."""
+    return EdgesResponse(name=request.name, relation=relation, generation=index.generation,
+                         edges=edges[:request.limit], more=len(edges) > request.limit)
 
 
 def _last_part(name: str) -> str:

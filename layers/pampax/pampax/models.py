@@ -292,6 +292,7 @@ class EdgesResponse(BaseModel):
     relation: Literal["callers", "callees", "tests"]
     generation: str
     edges: list[Edge]
+    more: bool = Field(description="the index holds more edges than `limit` returned")
 
 
 class OutlineRequest(_Request):
