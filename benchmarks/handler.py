@@ -59,7 +59,7 @@ def cold_start_figure(index_path: Path, query: str, trials: int) -> dict:
     """Return ``handler.cold_start_s3``: a fresh process fetching, verifying and serving the index from S3 (moto).
 
     Timed from spawn to exit: interpreter start, handler import, pointer and manifest reads, the
-    artifact download (unpacked and hashed as it streams), open, ``quick_check``, one search answered.
+    artifact download (unpacked and hashed as it streams), open, the generation check, one search answered.
     The record splits the first request into the accessor's stages (``stages_p50_ms``) and the answer.
     """
     absent = _missing("pampax.runtime", "pampax.stores.s3", "moto", "boto3")

@@ -13,6 +13,17 @@ from pampax.index import open_index
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def damage_pages(index_file: Path, out: Path) -> Path:
+    """Write ``index_file`` to ``out`` with every b-tree page's cells overwritten but page 1 (header, schema)
+    intact: it opens, and ``PRAGMA quick_check`` or the first query reaching a page finds the damage."""
+    data = bytearray(index_file.read_bytes())
+    page = 4096
+    for offset in range(2 * page, len(data) - page, page):
+        data[offset + 8: offset + 64] = b"\xff" * 56
+    out.write_bytes(bytes(data))
+    return out
+
+
 @pytest.fixture
 def shop_repo(tmp_path: Path) -> Path:
     """A private copy of the ``shop`` fixture repository, free to modify."""

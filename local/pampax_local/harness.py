@@ -249,7 +249,7 @@ def apply_environment(functions: dict[str, FunctionSpec]) -> None:
 def serving_file(index: Path) -> Iterator[Path]:
     """Publish ``index`` into a throwaway local artifact store and point the handlers at it.
 
-    The handlers then take the same path as in Lambda (pointer, fetch, sha256, quick_check) with
+    The handlers then take the same path as in Lambda (pointer, fetch, sha256, generation check) with
     no bucket at all. Raises ``IndexMissing``/``IndexCorrupt`` for a bad file.
     """
     scratch = Path(tempfile.mkdtemp(prefix="pampax-local-"))

@@ -18,6 +18,7 @@ from pampax.stores import LocalArtifactStore
 from pampax.stores.aws import client
 from pampax.stores.base import ARTIFACT, Manifest, compress, sha256_file
 from pampax.stores.s3 import S3ArtifactStore
+from tests.conftest import damage_pages
 
 
 def _bucket(s3) -> str:
@@ -181,10 +182,14 @@ def test_a_failed_manifest_write_publishes_nothing(store, generations, monkeypat
         store.manifest(generation_of(generations[1]))
 
 
-def test_publish_refuses_a_damaged_index(store, tmp_path):
+@pytest.mark.parametrize("damage", ["not a database", "damaged pages"])
+def test_publish_refuses_a_damaged_index(store, generations, tmp_path, damage):
     bad = tmp_path / "bad.db"
-    bad.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(IndexCorrupt):
+    if damage == "damaged pages":  # opens fine: only quick_check finds it
+        damage_pages(generations[0], bad)
+    else:
+        bad.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(IndexCorrupt, match="quick_check" if damage == "damaged pages" else ""):
         store.publish(bad)
     assert store.pointer() is None
 

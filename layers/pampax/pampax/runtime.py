@@ -1,8 +1,10 @@
 """The warm Lambda process's index: fetched once, verified, reused, and swapped when the pointer moves.
 
 A handler's cold start fetches the current generation to ``runtime.work_dir`` (/tmp in Lambda),
-unpacking and hashing it as it streams in (``stores.base``), opens it read-only and runs ``PRAGMA
-quick_check``. Each stage's time (pointer, manifest, fetch, open, verify) is logged with the load and
+unpacking and hashing it as it streams in (``stores.base``), opens it read-only and checks that it holds
+the generation the pointer names. No ``PRAGMA quick_check`` here: ``pampax publish`` ran it on these very
+bytes (the sha256s prove it), and a damaged page that got past it anyway fails its query as
+``index_corrupt`` (``Index.query``). Each stage's time (pointer, manifest, fetch, open, verify) is logged with the load and
 kept in ``IndexAccessor.stages``. A generation is refused, and the loaded one kept, when the work
 directory has less free room than its unpacked size: during a swap /tmp holds two generations.
 While warm it re-reads the small ``current`` pointer at most every ``runtime.refresh_seconds``; a
@@ -30,7 +32,7 @@ from .config import Config
 from .errors import IndexCorrupt, PampaxError, StoreUnavailable
 from .index import Index
 from .observability import Telemetry
-from .stores import ArtifactStore, open_store, quick_check
+from .stores import ArtifactStore, open_store
 
 
 class IndexAccessor:
@@ -68,7 +70,7 @@ class IndexAccessor:
         """Return the open index of the current generation.
 
         With nothing loaded yet, raises ``StoreUnavailable`` (no pointer, store failure, missing
-        object) or ``IndexCorrupt`` (sha256 or quick_check failure). Once a generation is loaded,
+        object) or ``IndexCorrupt`` (a size or sha256 that differs from the manifest). Once a generation is loaded,
         such failures are logged and the loaded generation is returned.
         """
         with self._lock:
@@ -148,10 +150,9 @@ class IndexAccessor:
             with clock("open"):
                 index = Index(path)
             with clock("verify"):
-                quick_check(index)
-            if index.generation != generation:
-                index.close()
-                raise IndexCorrupt(f"artifact of generation {generation} holds generation {index.generation}")
+                if index.generation != generation:
+                    index.close()
+                    raise IndexCorrupt(f"artifact of generation {generation} holds generation {index.generation}")
         except IndexCorrupt as exc:
             path.unlink(missing_ok=True)
             self._rejected = (generation, exc, self._clock())

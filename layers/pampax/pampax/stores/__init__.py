@@ -12,13 +12,13 @@ from pathlib import Path
 
 from ..config import AwsSettings, Config
 from ..errors import ConfigInvalid
-from .base import ArtifactStore, Manifest, Pointer, open_verified, quick_check
+from .base import ArtifactStore, Manifest, Pointer, open_verified
 from .cache_base import CacheStore
 from .local import LocalArtifactStore
 
 __all__ = [
     "ArtifactStore", "CacheStore", "LocalArtifactStore", "Manifest", "Pointer", "open_bucket", "open_cache_store",
-    "open_queue", "open_store", "open_verified", "quick_check",
+    "open_queue", "open_store", "open_verified",
 ]
 
 

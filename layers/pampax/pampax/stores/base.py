@@ -158,13 +158,9 @@ def open_verified(path: Path) -> Index:
     """Return the index at ``path`` opened read-only after ``PRAGMA quick_check`` passed.
 
     Raises ``IndexMissing`` or ``IndexCorrupt`` (unreadable, foreign schema, failed check). Used before
-    publishing and after fetching, so a damaged file is neither uploaded nor served.
+    publishing, so a damaged file is never uploaded; a fetch then proves by sha256 that it holds these bytes.
     """
-    return quick_check(open_index(path))
-
-
-def quick_check(index: Index) -> Index:
-    """Return ``index`` once ``PRAGMA quick_check`` passed; else close it and raise ``IndexCorrupt``."""
+    index = open_index(path)
     try:
         rows = index.conn.execute("PRAGMA quick_check").fetchall()
     except db.Error as exc:
