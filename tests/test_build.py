@@ -3,6 +3,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -78,6 +79,32 @@ def test_refresh_parses_only_what_changed(shop_repo):
         assert index.conn.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'total_with_tax'").fetchone() == (0,)
     # AND a full rebuild of the same tree gives the same generation as the refresh
     assert build_index(shop_repo, full=True).generation == changed.generation
+
+
+def test_skipped_files_are_not_read_again_until_they_change(shop_repo, monkeypatch):
+    # GIVEN an index of a tree holding a binary and a minified file
+    (shop_repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0binary")
+    (shop_repo / "app.min.js").write_text("var a=1;" * 400)
+    first = build_index(shop_repo)
+    read = []
+    real_sniff, real_job = indexing._sniff, indexing._analyze_job
+    monkeypatch.setattr(indexing, "_sniff", lambda path: read.append(path.name) or real_sniff(path))
+    monkeypatch.setattr(indexing, "_analyze_job", lambda job: read.append(job[1]) or real_job(job))
+    # WHEN nothing changed THEN a refresh reads neither, still counts both, and a status lists neither
+    assert indexing.pending_changes(shop_repo, Path(first.index)).added == []
+    again = build_index(shop_repo)
+    assert (read, again.skipped, again.generation) == ([], first.skipped, first.generation)
+    assert first.skipped == {"binary": 1, "minified": 1}
+    # WHEN the binary file changes THEN it alone is read again, and is still skipped
+    (shop_repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0other binary")
+    assert build_index(shop_repo).skipped == first.skipped and read == ["logo.png"]
+    # AND an index from before the skipped_files table is refreshed as before, and gains it
+    with sqlite3.connect(first.index) as conn:
+        conn.execute("DROP TABLE skipped_files")
+    read.clear()
+    assert build_index(shop_repo).skipped == first.skipped and "logo.png" in read
+    read.clear()
+    assert build_index(shop_repo).skipped == first.skipped and read == []
 
 
 def test_touched_but_unchanged_file_is_not_reparsed(shop_repo):
@@ -170,6 +197,7 @@ def test_killed_refresh_leaves_previous_index_intact(shop_repo, tmp_path):
     started = tmp_path / "started"
     child = subprocess.Popen([sys.executable, "-c", f"""
 import time
+from pathlib import Path
 from pampax import build
 real_add = build._Writer.add
 def add_and_hang(self, record):

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -50,6 +51,18 @@ class _Previous:
     mtime_ns: int
 
 
+class _Skip(NamedTuple):
+    """A file a build read and left out (``schema.SKIPPED_FILES``); not read again while size and mtime hold."""
+
+    size: int
+    mtime_ns: int
+    reason: str
+
+
+# Skip reasons not remembered: a file's permissions change without its size or mtime.
+_RETRIED = frozenset({"unreadable"})
+
+
 def build_index(
     root: str | Path,
     index_path: str | Path | None = None,
@@ -69,16 +82,17 @@ def build_index(
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(target)
 
-    previous = _read_previous(target)
-    reusable = {} if full else previous
-    kept, todo, skipped = _plan(root, target, settings, reusable)
+    previous, skips_before = _read_previous(target)
+    reusable, reusable_skips = ({}, {}) if full else (previous, skips_before)
+    kept, todo, skipped, skips = _plan(root, target, settings, reusable, reusable_skips)
+    stats = {rel: (size, mtime) for rel, size, mtime in todo}
 
     writer = _Writer(target, previous, full, lambda: chunk_codec.train(_dictionary_samples(root, todo)))
     parsed: set[str] = set()
     touched: list[_Previous] = []
     try:
         # Files gone from the tree (or now too large) lose their rows.
-        pending = {rel for rel, _ in todo}
+        pending = stats.keys()
         writer.remove([old for path, old in previous.items() if path not in kept and path not in pending])
         # Rows are written while the workers parse: the writer is the main process's only job.
         for result in _analyze_all(root, todo, settings, reusable, progress):
@@ -90,10 +104,14 @@ def build_index(
                 writer.remove([previous[result.path]])
             if isinstance(result, Skipped):
                 skipped[result.reason] = skipped.get(result.reason, 0) + 1
+                if result.reason not in _RETRIED:
+                    skips[result.path] = _Skip(*stats[result.path], result.reason)
             else:
                 parsed.add(result.path)
                 writer.add(result)
         writer.touch(touched)
+        if skips != skips_before:
+            writer.record_skips(skips)
         if writer.is_open or not previous:
             # Without a previous index to keep (none, --full, unusable) even an empty tree gets its own generation.
             writer.open()
@@ -128,20 +146,24 @@ def resolve_root(root: str | Path) -> Path:
 def pending_changes(root: Path, index_path: Path, settings: IndexSettings = IndexSettings()) -> FileChanges:
     """Return the files a refresh of ``index_path`` would read or drop: added, modified (size or mtime), removed."""
     root = root.resolve()
-    previous = _read_previous(index_path)
-    kept, todo, _ = _plan(root, index_path, settings, previous)
-    return FileChanges(added=[rel for rel, _ in todo if rel not in previous],
-                       modified=[rel for rel, _ in todo if rel in previous],
-                       removed=sorted(set(previous) - set(kept) - {rel for rel, _ in todo}))
+    previous, skips = _read_previous(index_path)
+    kept, todo, _, _ = _plan(root, index_path, settings, previous, skips)
+    read = [rel for rel, _, _ in todo]
+    return FileChanges(added=[rel for rel in read if rel not in previous],
+                       modified=[rel for rel in read if rel in previous],
+                       removed=sorted(set(previous) - set(kept) - set(read)))
 
 
-def _plan(root: Path, target: Path, settings: IndexSettings, previous: dict[str, _Previous]):
-    """Return (kept, todo, skipped): files unchanged since ``previous``, files to read, and skip counts."""
+def _plan(root: Path, target: Path, settings: IndexSettings, previous: dict[str, _Previous],
+          skips: dict[str, _Skip]):
+    """Return (kept, todo, skipped, remembered): files unchanged since ``previous``, files to read as
+    (path, size, mtime_ns), skip counts, and the ``skips`` that still hold (counted in skipped, not read)."""
     own = target.resolve()
     own_rel = own.relative_to(root).as_posix() if own.is_relative_to(root) else None
     skipped: dict[str, int] = {}
-    todo: list[tuple[str, int]] = []
+    todo: list[tuple[str, int, int]] = []
     kept: dict[str, _Previous] = {}
+    remembered: dict[str, _Skip] = {}
     base = str(root)
     for rel in iter_files(root):
         if rel == own_rel:
@@ -151,19 +173,22 @@ def _plan(root: Path, target: Path, settings: IndexSettings, previous: dict[str,
             skipped["too_large"] = skipped.get("too_large", 0) + 1
         elif (old := previous.get(rel)) and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
             kept[rel] = old
+        elif (skip := skips.get(rel)) and (skip.size, skip.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            skipped[skip.reason] = skipped.get(skip.reason, 0) + 1
+            remembered[rel] = skip
         else:
-            todo.append((rel, stat.st_mtime_ns))
-    return kept, todo, skipped
+            todo.append((rel, stat.st_size, stat.st_mtime_ns))
+    return kept, todo, skipped, remembered
 
 
 def _analyze_all(
-    root: Path, todo: list[tuple[str, int]], settings: IndexSettings, previous: dict[str, _Previous],
+    root: Path, todo: list[tuple[str, int, int]], settings: IndexSettings, previous: dict[str, _Previous],
     progress: Progress | None,
 ) -> Iterable[FileRecord | Skipped | _Previous]:
-    # Binary files are never stored, so every refresh meets them again (Django: 1,400 locale and image
-    # files); a sniff here keeps them from sizing a process pool that one edited file does not need.
+    # A sniff here keeps binary files (Django: 1,400 locale and image files on a first build) from
+    # sizing a process pool.
     text = []
-    for rel, mtime in todo:
+    for rel, _, mtime in todo:
         if _sniff(root / rel):
             yield Skipped(rel, "binary")
         else:
@@ -186,7 +211,7 @@ def _analyze_all(
             pool.shutdown(cancel_futures=True)
 
 
-def _dictionary_samples(root: Path, todo: list[tuple[str, int]]) -> list[str]:
+def _dictionary_samples(root: Path, todo: list[tuple[str, int, int]]) -> list[str]:
     """Return chunk-sized pieces of ``chunk_codec.SAMPLE_FILES`` text files spread evenly over the tree.
 
     Spread, not the first files walked: those are one corner of the tree (Django's first 4 MB of
@@ -240,18 +265,21 @@ def _analyze_job(job: tuple[Path, str, int, int, _Previous | None]) -> FileRecor
     return analyze_file(rel, data, mtime_ns, minified_line_chars)
 
 
-def _read_previous(target: Path) -> dict[str, _Previous]:
-    """Return the file table of a usable previous index, or {} when there is none worth patching."""
+def _read_previous(target: Path) -> tuple[dict[str, _Previous], dict[str, _Skip]]:
+    """Return the file table and the skipped files of a usable previous index; ({}, {}) when there is none
+    worth patching. An index from before ``skipped_files`` has no skips."""
     if not target.exists():
-        return {}
+        return {}, {}
     try:
         with Index(target) as previous:
             if previous.meta.get("pampax_version") != __version__:
-                return {}
+                return {}, {}
             rows = previous.query("SELECT path, id, sha256, size, mtime_ns FROM files")
+            has_skips = previous.query("SELECT 1 FROM sqlite_master WHERE name = 'skipped_files'")
+            skips = previous.query("SELECT path, size, mtime_ns, reason FROM skipped_files") if has_skips else []
     except (IndexCorrupt, db.Error):
-        return {}
-    return {row[0]: _Previous(*row) for row in rows}
+        return {}, {}
+    return {row[0]: _Previous(*row) for row in rows}, {row[0]: _Skip(*row[1:]) for row in skips}
 
 
 class _Writer:
@@ -353,6 +381,14 @@ class _Writer:
         if kept:
             self.open().executemany("UPDATE files SET mtime_ns = ? WHERE id = ?", [(k.mtime_ns, k.id) for k in kept])
 
+    def record_skips(self, skips: dict[str, _Skip]) -> None:
+        """Replace the remembered skipped files (a few thousand rows at most: cheaper than diffing them)."""
+        conn = self.open()
+        conn.execute(schema.SKIPPED_FILES)  # a schema 2 index from before the table
+        conn.execute("DELETE FROM skipped_files")
+        conn.executemany("INSERT INTO skipped_files VALUES (?, ?, ?, ?)",
+                         [(path, *skip) for path, skip in sorted(skips.items())])
+
     def commit(self, skipped: dict[str, int]) -> str:
         conn = self.conn
         if not self.in_place:
@@ -364,7 +400,7 @@ class _Writer:
              {"key": "pampax_version", "value": __version__},
              {"key": "engine", "value": db.engine()},
              {"key": "built_at", "value": datetime.now(timezone.utc).isoformat(timespec="seconds")},
-             # Skipped files are never stored, so every build meets them all again: this is the whole tree's count.
+             # Read or remembered (``skipped_files``), every skipped file is counted: this is the whole tree's count.
              {"key": "skipped", "value": json.dumps(dict(sorted(skipped.items())))}],
             pk="key",
         )
