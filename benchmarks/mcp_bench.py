@@ -6,6 +6,8 @@ from the corpus's query set (identifiers and bug reports), interleaved; ``symbol
 use the identifier queries' last name part. A refresh is timed end to end: append a comment line to
 ``Corpus.edit_file``, call ``refresh``, then restore the file and refresh again (two samples).
 RSS is the server process's ``VmRSS`` after ``--calls`` and after ``10 × --calls`` mixed calls.
+``sdk_floor`` is the baseline of the same run: a one-line tool on the SDK's own ``MCPServer`` and
+stdio transport, called as often as ``symbol``: what any Python MCP server pays per round trip.
 
     python -m benchmarks.mcp_bench --corpus medium
 """
@@ -59,6 +61,31 @@ async def _timed_calls(session: ClientSession, calls) -> list[float]:
     return seconds
 
 
+# The SDK's minimal server: its round trip is the floor under every tool's.
+_FLOOR_SERVER = """
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("floor", log_level="WARNING")
+
+
+@server.tool()
+def echo(n: int) -> dict:
+    return {"n": n}
+
+
+server.run()
+"""
+
+
+async def _floor(calls: int, rounds: int) -> list[float]:
+    params = StdioServerParameters(command=sys.executable, args=["-c", _FLOOR_SERVER])
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        await session.list_tools()
+        await _timed_calls(session, [("echo", {"n": n}) for n in range(calls)])
+        return await _timed_calls(session, [("echo", {"n": n}) for n in range(calls * rounds)])
+
+
 async def run(corpus: corpora.Corpus, rounds: int, calls: int) -> dict:
     root = corpora.fetch(corpus)
     build_index(root)
@@ -86,6 +113,7 @@ async def run(corpus: corpora.Corpus, rounds: int, calls: int) -> dict:
             for name, group in groups.items():
                 samples[name] += await _timed_calls(session, group)
         out.update({name: stats.summarize(seconds) for name, seconds in samples.items()})
+        out["sdk_floor"] = stats.summarize(await _floor(len(names), rounds))
 
         edited = root / corpus.edit_file
         original = edited.read_bytes()
