@@ -47,11 +47,10 @@ class Reading:
 
 def read(text: str, intent: str = "auto") -> Reading:
     """Return the plan of ``text`` read as ``intent``, or as the intent ``auto`` detects."""
+    if intent != "auto":
+        return Reading(plan_query(text, intent), intent, "requested")
     full = plan_query(text)  # the bug-report reading: also what detection looks at
-    if intent == "auto":
-        intent, reason = detect(text, full)
-    else:
-        reason = "requested"
+    intent, reason = detect(text, full)
     return Reading(full if intent == "bug_report" else plan_query(text, intent), intent, reason)
 
 
