@@ -17,13 +17,14 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from pampax.config import ResolvedConfig, load_config
-from pampax.errors import PampaxError, exit_code_for
+from pampax.errors import BuildRunning, PampaxError, exit_code_for
 from pampax.index import DEFAULT_INDEX
 from pampax.jobstore import Job, LocalJobStore
 from pampax.observability import Telemetry
@@ -33,6 +34,8 @@ from .command import IndexOption, JsonOrText, find_index, print_json, run
 # The record is rewritten at most this often while the build parses: a Django build calls back 5,000 times.
 _PROGRESS_SECONDS = 0.5
 _WAIT_POLL_SECONDS = 0.2
+# The lock (``build.lock`` beside the job records) a running background build of the index holds.
+_BUILD_LOCK = "build"
 
 
 def jobs_of(index_path: Path) -> LocalJobStore:
@@ -43,7 +46,9 @@ def jobs_of(index_path: Path) -> LocalJobStore:
 def spawn(resolved: ResolvedConfig, path: Path, index: Path | None, full: bool) -> Job:
     """Queue a build of ``path`` and start its detached worker; return the queued record.
 
-    Raises ``PathNotFound`` / ``NotADirectory`` at once for a bad root, before any job exists.
+    Raises ``PathNotFound`` / ``NotADirectory`` at once for a bad root, before any job exists, and
+    ``BuildRunning`` while another background build of the same index runs: its worker holds the
+    index's build lock (``_BUILD_LOCK`` in its job directory) as it holds its own job's.
     """
     from pampax.build import resolve_root  # the parser and writer load only for the commands that build
 
@@ -52,13 +57,21 @@ def spawn(resolved: ResolvedConfig, path: Path, index: Path | None, full: bool) 
     store = jobs_of(target)
     job = Job.queued(str(root))
     task = {"job_id": job.job_id, "root": str(root), "index": str(target), "full": full, "config": resolved.file}
-    with store.hold(job.job_id) as lock, open(store.root / f"{job.job_id}.log", "ab") as log:
+    with ExitStack() as held:
+        try:
+            build_lock = held.enter_context(store.hold(_BUILD_LOCK))
+        except BlockingIOError:
+            running = [j.job_id for j in store.list() if not j.is_finished] or ["ID"]  # ID: one still starting
+            raise BuildRunning(f"a background build of {target} is already running (job {', '.join(running)}):"
+                               f" wait for it with pampax jobs {running[0]} --index {target} --wait") from None
+        lock = held.enter_context(store.hold(job.job_id))
+        log = held.enter_context(open(store.root / f"{job.job_id}.log", "ab"))
         store.save(job)
-        # The worker inherits the lock and keeps it until it exits; stderr goes to the job's log
+        # The worker inherits both locks and keeps them until it exits; stderr goes to the job's log
         # (a crash before the record could say why still leaves its traceback there).
         subprocess.Popen([sys.executable, "-m", "pampax_local.background", json.dumps(task)],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-                         start_new_session=True, pass_fds=(lock,))
+                         start_new_session=True, pass_fds=(lock, build_lock))
     return job
 
 

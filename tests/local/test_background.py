@@ -128,6 +128,20 @@ def _start_mid_build(big_index, tmp_path, monkeypatch) -> tuple[Path, str, dict]
     return index, job_id, running
 
 
+def test_a_second_background_build_of_an_index_is_refused_while_one_runs(big_index, tmp_path, monkeypatch):
+    index, job_id, running = _start_mid_build(big_index, tmp_path, monkeypatch)
+    # WHEN another background build of the same index is asked for THEN it is refused, naming the running job
+    refused = _run("index", str(big_index[0]), "--index", str(index), "--background")
+    assert refused.exit_code == exit_code_for("build_running") == 11
+    assert refused.stderr.startswith("pampax: build_running: ") and job_id in refused.stderr
+    assert [j["job_id"] for j in json.loads(_run("jobs", "--index", str(index)).stdout)["jobs"]] == [job_id]
+    # AND once the running one is done, the next one starts (as soon as the worker has exited with its lock)
+    assert _run("jobs", job_id, "--index", str(index), "--wait").exit_code == 0
+    started = wait_for(lambda: (r := _run("index", str(big_index[0]), "--index", str(index), "--background")).exit_code == 0 and r)
+    assert started, "the next build was still refused"
+    assert _run("jobs", json.loads(started.stdout)["job_id"], "--index", str(index), "--wait").exit_code == 0
+
+
 def test_a_stopped_worker_rolls_back_and_ends_failed(big_index, tmp_path, monkeypatch):
     index, job_id, running = _start_mid_build(big_index, tmp_path, monkeypatch)
     before = _generation(big_index[1])

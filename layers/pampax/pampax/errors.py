@@ -32,6 +32,7 @@ ERROR_TABLE: dict[str, ErrorSpec] = {
     "cache_unavailable": ErrorSpec(8, 503, "the cache store cannot be reached (requests still bypass it)"),
     "store_unavailable": ErrorSpec(9, 503, "the artifact store (S3) cannot be reached or holds no valid artifact"),
     "job_not_found": ErrorSpec(10, 404, "no index job has that id"),
+    "build_running": ErrorSpec(11, 409, "a background build of that index is already running"),
 }
 
 
@@ -146,6 +147,12 @@ class JobNotFound(PampaxError):
     """No index job has the id asked for."""
 
     kind = "job_not_found"
+
+
+class BuildRunning(PampaxError):
+    """A background build was asked for while another one of the same index runs."""
+
+    kind = "build_running"
 
 
 def error_for(kind: str, message: str) -> PampaxError:
