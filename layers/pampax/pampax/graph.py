@@ -153,3 +153,14 @@ def _edges(index: Index, request: EdgesRequest, relation: str, edges: list[Edge]
 
 def _last_part(name: str) -> str:
     return name.strip().rsplit(".", 1)[-1]
+
+
+def popular_names(index: Index, limit: int) -> list[str]:
+    """Return the most-called names that the index defines, most-called first (what a cache warms, what analyze probes)."""
+    rows = index.query(
+        """SELECT e.name FROM edges e WHERE e.kind = 'call' AND length(e.name) > 3
+             AND EXISTS (SELECT 1 FROM symbols s WHERE s.name = e.name)
+           GROUP BY e.name ORDER BY count(*) DESC, e.name LIMIT ?""",
+        (limit,),
+    )
+    return [name for (name,) in rows]

@@ -29,7 +29,6 @@ from .filters import check_filters
 from .index import Index, open_index
 from .models import AssembleRequest, EdgesRequest, OutlineRequest, SearchRequest, SymbolRequest
 from .search import search
-from .service import _popular_names
 
 # VACUUM pays off once this share of the file is free pages (a refresh leaves ~1.5 %: runbooks/sqlite-tuning.md).
 FREE_SHARE = 0.10
@@ -278,7 +277,7 @@ def _query_plans(index: _RecordingIndex, rows: dict[str, int], settings: SearchS
 
 def _probe(index: _RecordingIndex, settings: SearchSettings) -> None:
     """Run the requests whose SQL the report explains: derived from the index, so the same index probes the same way."""
-    names = _popular_names(index, 30) or [n for (n,) in index.conn.execute(
+    names = graph.popular_names(index, 30) or [n for (n,) in index.conn.execute(
         "SELECT name FROM symbols ORDER BY id LIMIT 30")]
     if not names:
         return

@@ -19,6 +19,7 @@ from .cache import ReadThroughCache
 from .config import Config
 from .errors import IndexCorrupt, PampaxError, error_for
 from .filters import check_filters
+from .graph import popular_names
 from .index import Index
 from .models import (
     AssembleRequest,
@@ -77,7 +78,7 @@ class Service:
     def warm(self, request: CacheWarmRequest) -> CacheWarmReport:
         """Replay queries (given, or the index's most-called names) as searches and bundles."""
         with self.telemetry.operation("cache_warm"), self.index() as index:
-            queries = list(request.queries) or _popular_names(index, WARM_DEFAULT_QUERIES)
+            queries = list(request.queries) or popular_names(index, WARM_DEFAULT_QUERIES)
             written = hits = 0
             for query in queries:
                 for scope, model, compute, response_type in (
@@ -155,15 +156,4 @@ def _age_seconds(built_at: str | None) -> int | None:
     if not built_at:
         return None
     return int(time.time() - datetime.fromisoformat(built_at).timestamp())
-
-
-def _popular_names(index: Index, limit: int) -> list[str]:
-    """Return the most-called names that the index defines, most-called first."""
-    rows = index.query(
-        """SELECT e.name FROM edges e WHERE e.kind = 'call' AND length(e.name) > 3
-             AND EXISTS (SELECT 1 FROM symbols s WHERE s.name = e.name)
-           GROUP BY e.name ORDER BY count(*) DESC, e.name LIMIT ?""",
-        (limit,),
-    )
-    return [name for (name,) in rows]
 
