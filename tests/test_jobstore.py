@@ -33,6 +33,26 @@ def test_an_unfinished_job_without_its_worker_is_stored_failed(tmp_path):
     assert store.get(done.job_id) == done
 
 
+def test_prune_keeps_the_newest_finished_jobs_and_every_unfinished_one(tmp_path):
+    store = LocalJobStore(tmp_path)
+    # GIVEN five finished jobs (records, logs, locks) and a running one older than all of them
+    running = Job.queued("/repo", created_at="2026-01-01T00:00:00+00:00").started(pid=1)
+    finished = [Job.queued("/repo", created_at=f"2026-01-0{n + 2}T00:00:00+00:00").failed(PampaxError("boom"))
+                for n in range(5)]
+    with store.hold(running.job_id):  # its worker is alive
+        for job in [running, *finished]:
+            store.save(job)
+            (tmp_path / f"{job.job_id}.log").write_text("log\n")
+            if job.is_finished:
+                with store.hold(job.job_id):  # its lock file
+                    pass
+        # WHEN pruned to two THEN the three oldest finished ones are gone with their files
+        assert store.prune(2) == 3
+        assert [j.job_id for j in store.list()] == [running.job_id] + [j.job_id for j in finished[-2:]]
+        assert len(list(tmp_path.iterdir())) == 3 * 3
+        assert store.prune(2) == 0
+
+
 def test_unknown_and_malformed_ids(tmp_path):
     store = LocalJobStore(tmp_path)
     with pytest.raises(JobNotFound):

@@ -36,6 +36,8 @@ _PROGRESS_SECONDS = 0.5
 _WAIT_POLL_SECONDS = 0.2
 # The lock (``build.lock`` beside the job records) a running background build of the index holds.
 _BUILD_LOCK = "build"
+# Finished jobs whose records a new one keeps (the newest); older ones are deleted as it starts.
+KEPT_JOBS = 50
 
 
 def jobs_of(index_path: Path) -> LocalJobStore:
@@ -66,6 +68,7 @@ def spawn(resolved: ResolvedConfig, path: Path, index: Path | None, full: bool) 
                                f" wait for it with pampax jobs {running[0]} --index {target} --wait") from None
         lock = held.enter_context(store.hold(job.job_id))
         log = held.enter_context(open(store.root / f"{job.job_id}.log", "ab"))
+        store.prune(KEPT_JOBS)
         store.save(job)
         # The worker inherits both locks and keeps them until it exits; stderr goes to the job's log
         # (a crash before the record could say why still leaves its traceback there).

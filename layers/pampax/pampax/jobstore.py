@@ -125,6 +125,18 @@ class LocalJobStore:
         jobs = [job for path in self.root.glob("*.json") if (job := self._read(path)) is not None]
         return [self._settled(job) for job in sorted(jobs, key=lambda j: (j.created_at, j.job_id))]
 
+    def prune(self, keep: int) -> int:
+        """Delete the records, logs and lock files of finished jobs but the newest ``keep``; return how many went.
+
+        Unfinished jobs are never touched. Without this every background build left three files behind for good.
+        """
+        finished = [job for job in self.list() if job.is_finished]
+        gone = finished[:max(0, len(finished) - keep)]
+        for job in gone:
+            for path in (self._path(job.job_id), self.root / f"{job.job_id}.log", self._lock_path(job.job_id)):
+                path.unlink(missing_ok=True)
+        return len(gone)
+
     @contextmanager
     def hold(self, job_id: str) -> Iterator[int]:
         """Hold the job's lock while the block runs; yield the lock's file descriptor (for a worker to inherit)."""
