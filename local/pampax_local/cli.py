@@ -183,9 +183,10 @@ def search(
     intent: IntentOption = Intent.auto,
     policy: PolicyOption = Policy.code,
     docs: DocsOption = True,
+    explain: Annotated[bool, typer.Option("--explain/--no-explain", help="--no-explain: leave each hit's score breakdown out (a smaller answer)")] = True,
     format: Annotated[JsonOrText, typer.Option("--format", help="json or text")] = JsonOrText.json,
 ) -> None:
-    """Search the index; every hit says why it scored (its explain field).
+    """Search the index; every hit says why it scored (its explain field) unless --no-explain.
 
     Example: pampax search "QuerySet.filter" --lang python --limit 5 ; pampax search - --group file < bug-report.txt
     """
@@ -195,7 +196,7 @@ def search(
         service = _service(config_of(ctx), index, cached=False)
         request = validate(SearchRequest, {
             "query": sys.stdin.read() if query == "-" else query, "limit": service.config.search.limit if limit is None else limit,
-            "group": group.value, **knob_fields(index, path, exclude, lang, kind, intent, policy, docs),
+            "group": group.value, "explain": explain, **knob_fields(index, path, exclude, lang, kind, intent, policy, docs),
         }, InvalidArgument)
         return service.search(request)
 

@@ -251,6 +251,11 @@ def test_search_dash_reads_a_long_query_from_stdin(shop_index_path):
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert body["query"] == report and body["results"][0]["symbol"] == "get_user_by_id"
+    # AND --no-explain answers the same hits without their score breakdown
+    bare = json.loads(runner.invoke(app, ["search", "-", "--index", str(shop_index_path), "--no-explain"],
+                                    input=report, env={}).stdout)
+    assert [h["explain"] for h in bare["results"]] == [None] * len(body["results"])
+    assert [h["path"] for h in bare["results"]] == [h["path"] for h in body["results"]]
 
 
 def test_mcp_help_shows_a_client_config_that_parses():
