@@ -81,7 +81,7 @@ def test_refresh_parses_only_what_changed(shop_repo):
     assert build_index(shop_repo, full=True).generation == changed.generation
 
 
-def test_skipped_files_are_not_read_again_until_they_change(shop_repo, monkeypatch):
+def test_binary_files_are_not_read_again_until_they_change(shop_repo, monkeypatch):
     # GIVEN an index of a tree holding a binary and a minified file
     (shop_repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0binary")
     (shop_repo / "app.min.js").write_text("var a=1;" * 400)
@@ -90,21 +90,25 @@ def test_skipped_files_are_not_read_again_until_they_change(shop_repo, monkeypat
     real_sniff, real_job = indexing._sniff, indexing._analyze_job
     monkeypatch.setattr(indexing, "_sniff", lambda path: read.append(path.name) or real_sniff(path))
     monkeypatch.setattr(indexing, "_analyze_job", lambda job: read.append(job[1]) or real_job(job))
-    # WHEN nothing changed THEN a refresh reads neither, still counts both, and a status lists neither
-    assert indexing.pending_changes(shop_repo, Path(first.index)).added == []
+    # WHEN nothing changed THEN a refresh reads only the minified file again (its verdict depends on a
+    # setting), still counts both, and the binary file is not pending
+    assert indexing.pending_changes(shop_repo, Path(first.index)).added == ["app.min.js"]
     again = build_index(shop_repo)
-    assert (read, again.skipped, again.generation) == ([], first.skipped, first.generation)
+    assert (set(read), again.skipped, again.generation) == ({"app.min.js"}, first.skipped, first.generation)
     assert first.skipped == {"binary": 1, "minified": 1}
-    # WHEN the binary file changes THEN it alone is read again, and is still skipped
+    # WHEN the binary file changes THEN it is read again, and is still skipped
+    read.clear()
     (shop_repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0other binary")
-    assert build_index(shop_repo).skipped == first.skipped and read == ["logo.png"]
+    assert build_index(shop_repo).skipped == first.skipped and set(read) == {"app.min.js", "logo.png"}
     # AND an index from before the skipped_files table is refreshed as before, and gains it
     with sqlite3.connect(first.index) as conn:
         conn.execute("DROP TABLE skipped_files")
     read.clear()
     assert build_index(shop_repo).skipped == first.skipped and "logo.png" in read
     read.clear()
-    assert build_index(shop_repo).skipped == first.skipped and read == []
+    assert build_index(shop_repo).skipped == first.skipped and "logo.png" not in read
+    # AND a minified verdict follows its setting on the next refresh
+    assert build_index(shop_repo, settings=IndexSettings(minified_line_chars=10_000)).skipped == {"binary": 1}
 
 
 def test_touched_but_unchanged_file_is_not_reparsed(shop_repo):

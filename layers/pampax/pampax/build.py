@@ -52,15 +52,16 @@ class _Previous:
 
 
 class _Skip(NamedTuple):
-    """A file a build read and left out (``schema.SKIPPED_FILES``); not read again while size and mtime hold."""
+    """A binary file a build read and left out (``schema.SKIPPED_FILES``); not read again while size and mtime hold."""
 
     size: int
     mtime_ns: int
     reason: str
 
 
-# Skip reasons not remembered: a file's permissions change without its size or mtime.
-_RETRIED = frozenset({"unreadable"})
+# The skip reasons remembered: those the bytes alone decide. ``minified`` also depends on
+# ``index.minified_line_chars`` and ``unreadable`` on permissions, which change without size or mtime.
+_REMEMBERED = frozenset({"binary"})
 
 
 def build_index(
@@ -104,7 +105,7 @@ def build_index(
                 writer.remove([previous[result.path]])
             if isinstance(result, Skipped):
                 skipped[result.reason] = skipped.get(result.reason, 0) + 1
-                if result.reason not in _RETRIED:
+                if result.reason in _REMEMBERED:
                     skips[result.path] = _Skip(*stats[result.path], result.reason)
             else:
                 parsed.add(result.path)
