@@ -12,6 +12,8 @@ from pampax.config import IndexSettings
 from pampax.errors import IndexCorrupt, IndexMissing, NotADirectory, PathNotFound
 from pampax.build import build_index
 from pampax.index import open_index
+from pampax.models import SearchRequest
+from pampax.search import search
 
 
 def _rows(index_path, sql, *params):
@@ -79,6 +81,23 @@ def test_refresh_parses_only_what_changed(shop_repo):
         assert index.conn.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'total_with_tax'").fetchone() == (0,)
     # AND a full rebuild of the same tree gives the same generation as the refresh
     assert build_index(shop_repo, full=True).generation == changed.generation
+
+
+def test_a_refreshed_index_ranks_like_a_fresh_build_of_the_same_tree(shop_repo, tmp_path):
+    # GIVEN an index refreshed in place after edits and deletions
+    build_index(shop_repo)
+    (shop_repo / "shop" / "orders.py").write_text("def refund(order):\n    return order.total\n")
+    (shop_repo / "docs" / "guide.md").unlink()
+    (shop_repo / "web" / "api.js").unlink()
+    refreshed = build_index(shop_repo)
+    # WHEN the same tree is also built from nothing
+    fresh = build_index(shop_repo, tmp_path / "fresh.db")
+    # THEN both score every query alike: BM25's row count and column lengths forgot the deleted rows
+    # (FTS5's contentless_delete=1 DELETE left them in, so every score of a refreshed index drifted)
+    request = SearchRequest(query="order total user query filter refund", limit=20)
+    with open_index(refreshed.index) as a, open_index(fresh.index) as b:
+        ranked = [[(h.path, h.start_line, round(h.score, 9)) for h in search(index, request).results] for index in (a, b)]
+    assert ranked[0] and ranked[0] == ranked[1]
 
 
 def test_binary_files_are_not_read_again_until_they_change(shop_repo, monkeypatch):

@@ -6,9 +6,8 @@ from pampax import db
 from pampax.errors import EngineUnsupported, IndexCorrupt, IndexMissing
 
 
-def test_engine_is_pysqlite3_with_fts5_and_contentless_delete():
+def test_engine_is_pysqlite3():
     assert db.engine().startswith("pysqlite3 3.")
-    assert db.supports_contentless_delete()
 
 
 def test_engine_without_fts5_is_refused(tmp_path, monkeypatch):

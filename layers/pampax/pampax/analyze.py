@@ -121,8 +121,13 @@ def _chunk_rows(lines: list[str], symbols: tuple[Symbol, ...], lang: str):
             start_line=chunk.start_line, end_line=chunk.end_line,
             symbol_index=index_of[id(symbol)] if symbol else None,
             kind=symbol.kind if symbol else default_kind,
-            names=" ".join(chunk.names), text=text, parts=expand_parts(" ".join(chunk.names) + "\n" + text),
+            names=" ".join(chunk.names), text=text, parts=fts_parts(" ".join(chunk.names), text),
         )
+
+
+def fts_parts(names: str, text: str) -> str:
+    """Return a chunk's FTS ``parts`` column (deleting its FTS row later needs the very same value)."""
+    return expand_parts(names + "\n" + text)
 
 
 def _test_targets(parsed: parse.ParsedFile) -> tuple[tuple[int | None, str, str], ...]:

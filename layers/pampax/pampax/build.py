@@ -27,7 +27,8 @@ from typing import NamedTuple
 import sqlite_utils
 
 from . import __version__, chunk_codec, db, schema
-from .analyze import SNIFF_BYTES, FileRecord, Skipped, analyze_file, decode, is_binary, path_terms, sha256_of
+from .analyze import (SNIFF_BYTES, FileRecord, Skipped, analyze_file, decode, fts_parts, is_binary, path_terms,
+                      sha256_of)
 from .chunk import MERGE_LINES
 from .config import IndexSettings
 from .errors import IndexCorrupt, NotADirectory, PathNotFound
@@ -304,6 +305,7 @@ class _Writer:
         self.next_id: dict[str, int] = {}
         self.train = train
         self.encode: Callable[[str], bytes] | None = None
+        self.decode: Callable[[bytes], str] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -320,6 +322,7 @@ class _Writer:
                 conn.execute("BEGIN IMMEDIATE")
                 row = conn.execute("SELECT data FROM text_dictionary").fetchone()
                 self.encode = chunk_codec.encoder(row[0] if row else None)
+                self.decode = chunk_codec.decoder(row[0] if row else None)
             else:
                 conn = db.connect(self.temporary)
                 # The new file is private until the swap: a crash leaves only garbage for the next run to
@@ -332,6 +335,7 @@ class _Writer:
                 if dictionary is not None:
                     conn.execute("INSERT INTO text_dictionary (data) VALUES (?)", (dictionary,))
                 self.encode = chunk_codec.encoder(dictionary)
+                self.decode = chunk_codec.decoder(dictionary)
             self.next_id = {t: conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {t}").fetchone()[0]
                             for t in ("files", "symbols", "chunks")}
             self.conn = conn
@@ -341,8 +345,17 @@ class _Writer:
         if not files:
             return
         conn = self.open()
+        columns = ", ".join(schema.FTS_COLUMNS)
         for file in files:
-            conn.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)", (file.id,))
+            # A contentless FTS5 row is deleted by restating what it indexed: the same values ``add`` wrote.
+            path_text = path_terms(file.path)
+            indexed = []
+            for chunk_id, names, blob in conn.execute("SELECT id, names, text FROM chunks WHERE file_id = ?",
+                                                      (file.id,)).fetchall():
+                text = self.decode(blob)
+                indexed.append((chunk_id, names, path_text, text, fts_parts(names, text)))
+            conn.executemany(
+                f"INSERT INTO chunks_fts (chunks_fts, rowid, {columns}) VALUES ('delete', ?, ?, ?, ?, ?)", indexed)
             for table in ("chunks", "edges", "test_links", "symbols"):
                 conn.execute(f"DELETE FROM {table} WHERE file_id = ?", (file.id,))
             conn.execute("DELETE FROM files WHERE id = ?", (file.id,))

@@ -38,11 +38,6 @@ def is_unreadable(exc: BaseException) -> bool:
     return isinstance(exc, DatabaseError) and code is not None and code & 0xFF in _UNREADABLE
 
 
-def supports_contentless_delete() -> bool:
-    """Return whether FTS5 ``contentless_delete`` exists (SQLite >= 3.43), which keeps the FTS table lean."""
-    return sqlite3.sqlite_version_info >= (3, 43, 0)
-
-
 def is_wal(path: Path) -> bool:
     """Return whether a database file is in WAL mode (header bytes 18-19 are 2, 2; 1, 1 for a rollback journal)."""
     with open(path, "rb") as handle:

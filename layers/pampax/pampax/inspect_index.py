@@ -41,7 +41,6 @@ LARGE_TABLE_ROWS = 10_000
 WAL_SHARE = 0.25
 TOP = 10
 _STRUCTURE_ROWID = 10  # FTS5's structure record in %_data (ext/fts5/fts5_index.c, FTS5_STRUCTURE_ROWID)
-_STRUCTURE_V2 = b"\xff\x00\x00\x01"  # follows the cookie in tables with contentless_delete
 _IN_LIST = re.compile(r"\?(?:\s*,\s*\?)+")
 # ``x IN ()`` is false before any row is read, though EXPLAIN still shows the loop as a SCAN.
 _EMPTY_IN = re.compile(r"\bIN\s*\(\s*\)", re.I)
@@ -243,11 +242,10 @@ def _fts(index: Index, rows: dict[str, int]) -> FtsStats:
     found = index.conn.execute("SELECT block FROM chunks_fts_data WHERE id = ?", (_STRUCTURE_ROWID,)).fetchone()
     levels = segments = 0
     if found:
-        # A 4-byte cookie, the V2 marker when present, then varints: levels, segments, write counter, ...
+        # A 4-byte cookie, then varints: levels, segments, write counter, ...
         record = bytes(found[0])
-        at = 8 if record[4:8] == _STRUCTURE_V2 else 4
-        levels, at = _varint(record, at)
-        segments, at = _varint(record, at)
+        levels, at = _varint(record, 4)
+        segments, _ = _varint(record, at)
     terms = index.conn.execute("SELECT count(*) FROM chunks_vocab").fetchone()[0]
     return FtsStats(segments=segments, levels=levels, rows=rows.get("chunks_fts_docsize", 0), terms=terms)
 
@@ -335,8 +333,8 @@ def advise(analysis: IndexAnalysis, has_statistics: bool = True) -> list[Advice]
     if analysis.fts.segments > FTS_SEGMENTS:
         out.append(Advice(code="fts_optimize", message=(
             f"the FTS index has {analysis.fts.segments} segments (more than {FTS_SEGMENTS}): every term is read from"
-            " each of them; 'optimize' merges them into one. It needs a sqlite3 shell of 3.43 or later (the table"
-            " uses contentless_delete); `pampax index PATH --full` does the same with pampax's own engine"),
+            " each of them; 'optimize' merges them into one; `pampax index PATH --full` rebuilds them as"
+            " one"),
             command=f"sqlite3 {analysis.index} \"INSERT INTO chunks_fts(chunks_fts) VALUES('optimize')\""))
     if storage.page_size < 4096:
         out.append(Advice(code="page_size", message=(

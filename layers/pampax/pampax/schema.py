@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import db
-
 if TYPE_CHECKING:
     import sqlite_utils
 
 # Bump when a table or column changes meaning; an index with another version is rebuilt from scratch.
 # 2: chunk text zstd-compressed (``chunk_codec``), reference edges no longer stored.
-SCHEMA_VERSION = 2
+# 3: FTS5 without contentless_delete, whose deletes left BM25's row count and column totals as they were.
+SCHEMA_VERSION = 3
 
 # The edge kinds stored: the parser also finds references (type uses), but no query reads them (they
 # were a sixth of the edge rows and their indexes on Django).
@@ -61,11 +60,12 @@ def create(database: sqlite_utils.Database) -> None:
         pk="id", foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id")],
     )
     # Contentless: the chunk text already lives in ``chunks``; the FTS table keeps only its inverted
-    # index. contentless_delete (SQLite >= 3.43) lets an incremental refresh delete rows.
-    options = ", content='', contentless_delete=1" if db.supports_contentless_delete() else ""
-    columns = ", ".join(FTS_COLUMNS)
+    # index. A refresh deletes a row with FTS5's 'delete' command and the values the row was indexed
+    # with (``analyze.fts_parts``). Not contentless_delete=1: its DELETE never takes the row out of
+    # the averages bm25() divides by, so a refreshed index ranked unlike a fresh build of the same tree.
     database.execute(
-        f"CREATE VIRTUAL TABLE chunks_fts USING fts5({columns}, tokenize=\"unicode61 tokenchars '_'\"{options})"
+        f"CREATE VIRTUAL TABLE chunks_fts USING fts5({', '.join(FTS_COLUMNS)}, tokenize=\"unicode61 tokenchars '_'\","
+        " content='')"
     )
     # Document frequencies, used to pick the informative terms of a long query.
     database.execute("CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row')")
