@@ -319,7 +319,10 @@ def test_every_help_is_plain_text_without_type_tags_on_flags_or_rst():
         assert "╭" not in result.stdout
 
 
-def test_shell_completion_completes_commands_and_choices():
+def test_shell_completion_completes_commands_and_choices(monkeypatch):
+    # Typer otherwise asks shellingham for the parent shell, which a test run from cron or nohup lacks.
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
+
     def complete(words: str) -> list[str]:
         env = {"_PAMPAX_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)}
         return runner.invoke(app, [], env=env, prog_name="pampax").stdout.split()
