@@ -39,8 +39,10 @@ def test_symbols_chunks_and_edges_are_stored(shop_repo):
     symbols = _rows(report.index, "SELECT qualname, kind, start_line, end_line FROM symbols s JOIN files f ON f.id = s.file_id WHERE f.path = 'shop/query.py' ORDER BY start_line")
     assert symbols[0] == ("QuerySet", "class", 4, 18)
     assert ("QuerySet.filter", "method", 10, 12) in symbols
-    calls = _rows(report.index, "SELECT s.qualname, e.name FROM edges e JOIN symbols s ON s.id = e.symbol_id WHERE e.kind = 'call' AND e.name = 'get_user_by_id' ORDER BY 1")
+    calls = _rows(report.index, "SELECT s.qualname, e.name FROM calls e JOIN symbols s ON s.id = e.symbol_id WHERE e.name = 'get_user_by_id' ORDER BY 1")
     assert ("place_order", "get_user_by_id") in calls
+    imports = _rows(report.index, "SELECT i.name, i.module FROM imports i JOIN files f ON f.id = i.file_id WHERE f.path = 'shop/orders.py' ORDER BY 1")
+    assert ("get_user_by_id", "shop.users") in imports
     links = _rows(report.index, "SELECT DISTINCT target, via FROM test_links t JOIN files f ON f.id = t.file_id WHERE f.path = 'tests/test_users.py' ORDER BY 1, 2")
     assert ("get_user_by_id", "import") in links and ("get_user_by_id", "name") in links
 

@@ -32,9 +32,10 @@ NEIGHBOURS_PER_EDGE = 4
 # bundles on the dev set: 0.61 of them hold fixed lines with 3 more spans at 0.7, 0.66 with 7 at 0.9).
 _CAPSULE_KEY_LINES = 6
 _BUILTINS = frozenset(dir(builtins))
-# "+kind": without it SQLite walks the (kind, name) index for the GROUP BY, scanning every call edge in
-# the index (100+ ms on Django) instead of this symbol's few through the symbol_id index.
-CALLEES_SQL = """SELECT name, min(detail) FROM edges WHERE symbol_id = ? AND +kind = 'call'
+# "+name": without it SQLite walks the name index for the GROUP BY, scanning every call in the index
+# (100+ ms on Django) instead of this symbol's few through the (file_id, symbol_id) index.
+# The first of the name's calls as written (``schema.callee_text``) tells a bare ``len()`` from ``x.len()``.
+CALLEES_SQL = """SELECT name, min(coalesce(callee || name, name)) FROM calls WHERE file_id = ? AND symbol_id = ?
                  GROUP BY name ORDER BY min(line) LIMIT 32"""
 _DOC_LINES = 4
 
@@ -151,8 +152,8 @@ def _symbols_in(index: Index, chunk: _Chunk) -> list[tuple[int, str, str]]:
 def _neighbours(index: Index, symbol_id: int, name: str, file_id: int):
     """Yield (role, edge, chunk, ambiguity) for the callees, callers and tests of one symbol."""
     # Callees: names this symbol calls, resolved same file first; ambiguity = definitions of the name.
-    for callee, detail in index.query(CALLEES_SQL, (symbol_id,)):
-        if detail == callee and callee in _BUILTINS:
+    for callee, written in index.query(CALLEES_SQL, (file_id, symbol_id)):
+        if written == callee and callee in _BUILTINS:
             continue  # a bare super()/len()/open() is the language's, not a project method of that name
         targets = index.query(
             """SELECT s.id FROM symbols s
@@ -167,9 +168,9 @@ def _neighbours(index: Index, symbol_id: int, name: str, file_id: int):
     definitions = index.query("SELECT count(*) FROM symbols WHERE lname = ?", (name.lower(),))[0][0]
     # Callers: symbols whose body calls this name.
     callers = index.query(
-        """SELECT e.symbol_id FROM edges e JOIN symbols s ON s.id = e.symbol_id
+        """SELECT e.symbol_id FROM calls e JOIN symbols s ON s.id = e.symbol_id
            JOIN files f ON f.id = e.file_id
-           WHERE e.kind = 'call' AND e.name = ? AND e.symbol_id != ? AND f.is_test = 0
+           WHERE e.name = ? AND e.symbol_id != ? AND f.is_test = 0
            GROUP BY e.symbol_id ORDER BY e.file_id != ?, f.path, s.start_line LIMIT ?""",
         (name, symbol_id, file_id, NEIGHBOURS_PER_EDGE),
     )
@@ -185,8 +186,8 @@ def _neighbours(index: Index, symbol_id: int, name: str, file_id: int):
                WHERE t.target = ?
              UNION
              SELECT s.id, s.start_line, 'test-call', f.path
-               FROM edges e JOIN symbols s ON s.id = e.symbol_id JOIN files f ON f.id = e.file_id
-               WHERE e.kind = 'call' AND e.name = ? AND f.is_test = 1)
+               FROM calls e JOIN symbols s ON s.id = e.symbol_id JOIN files f ON f.id = e.file_id
+               WHERE e.name = ? AND f.is_test = 1)
            ORDER BY edge DESC, path, line LIMIT ?""",
         (name.lower(), name, NEIGHBOURS_PER_EDGE),
     )

@@ -356,7 +356,7 @@ class _Writer:
                 indexed.append((chunk_id, names, path_text, text, fts_parts(names, text)))
             conn.executemany(
                 f"INSERT INTO chunks_fts (chunks_fts, rowid, {columns}) VALUES ('delete', ?, ?, ?, ?, ?)", indexed)
-            for table in ("chunks", "edges", "test_links", "symbols"):
+            for table in ("chunks", "calls", "imports", "test_links", "symbols"):
                 conn.execute(f"DELETE FROM {table} WHERE file_id = ?", (file.id,))
             conn.execute("DELETE FROM files WHERE id = ?", (file.id,))
 
@@ -375,9 +375,16 @@ class _Writer:
         conn.executemany("INSERT INTO symbols VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             (symbol_id, file_id, s.name, s.name.lower(), s.qualname, s.kind, s.start_line, s.end_line, s.signature,
              s.docstring, s.parent) for symbol_id, s in zip(symbol_ids, record.symbols)])
-        conn.executemany("INSERT INTO edges (file_id, symbol_id, kind, name, detail, line) VALUES (?, ?, ?, ?, ?, ?)", [
-            (file_id, by_qualname.get(e.scope) if e.scope else None, e.kind, e.name, e.detail, e.line)
-            for e in record.edges if e.kind in schema.EDGE_KINDS])
+
+        def scope(edge) -> int | None:
+            return by_qualname.get(edge.scope) if edge.scope else None
+
+        conn.executemany("INSERT INTO calls (file_id, symbol_id, name, callee, line) VALUES (?, ?, ?, ?, ?)", [
+            (file_id, scope(e), e.name, schema.callee_stored(e.name, e.detail), e.line)
+            for e in record.edges if e.kind == "call"])
+        conn.executemany("INSERT INTO imports (file_id, symbol_id, name, module, line) VALUES (?, ?, ?, ?, ?)", [
+            (file_id, scope(e), e.name, None if e.detail == e.name else e.detail, e.line)
+            for e in record.edges if e.kind == "import"])
         conn.executemany("INSERT INTO test_links (file_id, symbol_id, target, via) VALUES (?, ?, ?, ?)", [
             (file_id, None if index is None else symbol_ids[index], target, via)
             for index, target, via in record.test_targets])
@@ -485,5 +492,6 @@ def _is_running(pid: int) -> bool:
 
 def _counts(target: Path) -> dict[str, int]:
     with Index(target) as index:
-        return {t: index.query(f"SELECT count(*) FROM {t}")[0][0]
-                for t in ("files", "symbols", "chunks", "edges", "test_links")}
+        counts = {t: index.query(f"SELECT count(*) FROM {t}")[0][0]
+                  for t in ("files", "symbols", "chunks", "calls", "imports", "test_links")}
+    return {**counts, "edges": counts["calls"] + counts["imports"]}

@@ -101,7 +101,7 @@ def _propagate_imports(index: Index, files: dict[int, RankedFile], settings: Sea
     marks = ",".join("?" * len(by_id))
     targets: dict[int, set[str]] = {}
     for file_id, name, module in index.query(
-            f"SELECT DISTINCT file_id, name, detail FROM edges WHERE kind = 'import' AND file_id IN ({marks})",
+            f"SELECT DISTINCT file_id, name, coalesce(module, name) FROM imports WHERE file_id IN ({marks})",
             sorted(by_id)):
         base = _module_path(by_id[file_id].path, module or "")
         if base:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .errors import PathNotFound
 from .index import Index
+from .schema import callee_text
 from .models import (
     Definition,
     Edge,
@@ -30,8 +31,8 @@ _SYMBOL_SQL = """SELECT s.id, s.qualname, s.kind, s.start_line, s.end_line, s.si
                  FROM symbols s JOIN files f ON f.id = s.file_id
                  WHERE s.lname = ? ORDER BY f.is_test, f.path, s.start_line"""
 # A site's enclosing symbol; null for module-level code.
-_SITE_SQL = """SELECT f.path, e.line, e.name, e.detail, s.qualname, s.kind, s.start_line, s.end_line, f.lang
-               FROM edges e JOIN files f ON f.id = e.file_id LEFT JOIN symbols s ON s.id = e.symbol_id"""
+_SITE_SQL = """SELECT f.path, e.line, e.name, e.callee, s.qualname, s.kind, s.start_line, s.end_line, f.lang
+               FROM calls e JOIN files f ON f.id = e.file_id LEFT JOIN symbols s ON s.id = e.symbol_id"""
 
 
 def symbol(index: Index, request: SymbolRequest) -> SymbolResponse:
@@ -48,24 +49,26 @@ def symbol(index: Index, request: SymbolRequest) -> SymbolResponse:
 
 def callers(index: Index, request: EdgesRequest) -> EdgesResponse:
     """Return the call sites of a name, each with the symbol that makes the call."""
-    rows = index.query(f"{_SITE_SQL} WHERE e.kind = 'call' AND e.name = ? ORDER BY f.is_test, f.path, e.line LIMIT ?",
+    rows = index.query(f"{_SITE_SQL} WHERE e.name = ? ORDER BY f.is_test, f.path, e.line LIMIT ?",
                        (_last_part(request.name), request.limit + 1))
     return _edges(index, request, "callers", [_site_edge(row, "call") for row in rows])
 
 
 def callees(index: Index, request: EdgesRequest) -> EdgesResponse:
     """Return what the definitions of a name call, each call resolved to a definition when the index has one."""
-    ids = [row[0] for row in _definitions(index, request.name)]
+    definitions = _definitions(index, request.name)
     edges: list[Edge] = []
-    if ids:
-        marks = ", ".join("?" * len(ids))
-        # "+kind": keep SQLite on the symbol_id index (see assemble.CALLEES_SQL).
+    if definitions:
+        ids, files = sorted({row[0] for row in definitions}), sorted({row[7] for row in definitions})
+        # The file ids add nothing to the filter (a symbol id is unique) but let SQLite use the (file_id, symbol_id) index.
         rows = index.query(
-            f"""SELECT f.path, e.line, e.name, e.detail, e.file_id FROM edges e JOIN files f ON f.id = e.file_id
-                WHERE e.symbol_id IN ({marks}) AND +e.kind = 'call' ORDER BY f.path, e.line LIMIT ?""",
-            (*ids, request.limit + 1))
-        edges = [Edge(path=path, line=line, via="call", name=detail or name, symbol=_resolve(index, name, file_id))
-                 for path, line, name, detail, file_id in rows]
+            f"""SELECT f.path, e.line, e.name, e.callee, e.file_id FROM calls e JOIN files f ON f.id = e.file_id
+                WHERE e.file_id IN ({", ".join("?" * len(files))}) AND e.symbol_id IN ({", ".join("?" * len(ids))})
+                ORDER BY f.path, e.line LIMIT ?""",
+            (*files, *ids, request.limit + 1))
+        edges = [Edge(path=path, line=line, via="call", name=callee_text(name, callee),
+                      symbol=_resolve(index, name, file_id))
+                 for path, line, name, callee, file_id in rows]
     return _edges(index, request, "callees", edges)
 
 
@@ -79,10 +82,10 @@ def tests_for(index: Index, request: EdgesRequest) -> EdgesResponse:
                 FROM test_links t JOIN files f ON f.id = t.file_id LEFT JOIN symbols s ON s.id = t.symbol_id
                 WHERE t.target = ?
               UNION
-              SELECT f.path, e.line, e.name, e.detail, s.qualname, s.kind, s.start_line, s.end_line, f.lang,
+              SELECT f.path, e.line, e.name, e.callee, s.qualname, s.kind, s.start_line, s.end_line, f.lang,
                      'test-call'
-                FROM edges e JOIN files f ON f.id = e.file_id LEFT JOIN symbols s ON s.id = e.symbol_id
-                WHERE e.kind = 'call' AND e.name = ? AND f.is_test = 1)
+                FROM calls e JOIN files f ON f.id = e.file_id LEFT JOIN symbols s ON s.id = e.symbol_id
+                WHERE e.name = ? AND f.is_test = 1)
             ORDER BY path, line, via LIMIT ?""",
         (name.lower(), name, request.limit + 1))
     return _edges(index, request, "tests", [_site_edge(row[:9], row[9]) for row in rows])
@@ -139,10 +142,10 @@ def _resolve(index: Index, name: str, file_id: int) -> Span | None:
 
 
 def _site_edge(row: tuple, via: str) -> Edge:
-    path, line, name, detail, qualname, kind, start, end, lang = row
+    path, line, name, callee, qualname, kind, start, end, lang = row
     enclosing = None if qualname is None else Span(path=path, start_line=start, end_line=end, symbol=qualname,
                                                    kind=kind, lang=lang)
-    return Edge(path=path, line=line, via=via, name=detail or name, symbol=enclosing)
+    return Edge(path=path, line=line, via=via, name=callee_text(name, callee), symbol=enclosing)
 
 
 def _edges(index: Index, request: EdgesRequest, relation: str, edges: list[Edge]) -> EdgesResponse:
@@ -158,7 +161,7 @@ def _last_part(name: str) -> str:
 def popular_names(index: Index, limit: int) -> list[str]:
     """Return the most-called names that the index defines, most-called first (what a cache warms, what analyze probes)."""
     rows = index.query(
-        """SELECT e.name FROM edges e WHERE e.kind = 'call' AND length(e.name) > 3
+        """SELECT e.name FROM calls e WHERE length(e.name) > 3
              AND EXISTS (SELECT 1 FROM symbols s WHERE s.name = e.name)
            GROUP BY e.name ORDER BY count(*) DESC, e.name LIMIT ?""",
         (limit,),

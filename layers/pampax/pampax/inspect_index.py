@@ -147,7 +147,8 @@ def inspect_index(path: str | Path, settings: SearchSettings = SearchSettings())
             storage=storage, tables=tables, fts=fts,
             languages=_grouped(index, "files", "lang"),
             skipped=json.loads(index.meta["skipped"]) if "skipped" in index.meta else None,
-            edges=_grouped(index, "edges", "kind"), test_links=_grouped(index, "test_links", "via"),
+            edges={kind: index.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                   for kind, table in (("call", "calls"), ("import", "imports"))}, test_links=_grouped(index, "test_links", "via"),
             largest_files=[LargeFile(path=p, lang=lang, bytes=size, lines=lines, chunks=n) for p, lang, size, lines, n in
                            index.conn.execute(
                                """SELECT f.path, f.lang, f.size, f.lines, (SELECT count(*) FROM chunks c WHERE c.file_id = f.id)

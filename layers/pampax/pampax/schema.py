@@ -16,11 +16,8 @@ if TYPE_CHECKING:
 # Bump when a table or column changes meaning; an index with another version is rebuilt from scratch.
 # 2: chunk text zstd-compressed (``chunk_codec``), reference edges no longer stored.
 # 3: FTS5 without contentless_delete, whose deletes left BM25's row count and column totals as they were.
-SCHEMA_VERSION = 3
-
-# The edge kinds stored: the parser also finds references (type uses), but no query reads them (they
-# were a sixth of the edge rows and their indexes on Django).
-EDGE_KINDS = frozenset({"call", "import"})
+# 4: edges split into ``calls`` and ``imports``, callee text stored without the name it ends in.
+SCHEMA_VERSION = 4
 
 # FTS5 column weights for bm25(): a hit in a symbol name outranks one in a path, which outranks the body.
 FTS_COLUMNS = ("names", "path", "body", "parts")
@@ -51,8 +48,16 @@ def create(database: sqlite_utils.Database) -> None:
     )
     # The zstd dictionary of the chunk text: no row when the repository was too small to train one.
     database["text_dictionary"].create({"data": bytes})
-    database["edges"].create(
-        {"id": int, "file_id": int, "symbol_id": int, "kind": str, "name": str, "detail": str, "line": int},
+    # The parser's edges, one table per kind (a kind column and its index were 13 % of the edge bytes).
+    # It also finds references (type uses), but no query reads them: they are not stored.
+    # ``callee`` is the call as written, encoded by ``callee_stored`` (most calls are bare or ``receiver.name``).
+    database["calls"].create(
+        {"id": int, "file_id": int, "symbol_id": int, "name": str, "callee": str, "line": int},
+        pk="id", foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id")],
+    )
+    # ``module``: what the statement imports from, null when it is the imported name itself (``import os``).
+    database["imports"].create(
+        {"id": int, "file_id": int, "symbol_id": int, "name": str, "module": str, "line": int},
         pk="id", foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id")],
     )
     database["test_links"].create(
@@ -85,8 +90,25 @@ def create_indexes(database: sqlite_utils.Database) -> None:
     database["symbols"].create_index(["lname"])
     database["symbols"].create_index(["file_id", "start_line"])
     database["chunks"].create_index(["file_id", "start_line"])
-    database["edges"].create_index(["kind", "name"])
-    database["edges"].create_index(["symbol_id"])
-    database["edges"].create_index(["file_id"])
+    database["calls"].create_index(["name"])
+    # One index for a refresh's deletes by file and for a symbol's callees (asked with its file id).
+    database["calls"].create_index(["file_id", "symbol_id"])
+    database["imports"].create_index(["file_id"])
     database["test_links"].create_index(["target"])
     database["test_links"].create_index(["file_id"])
+
+
+def callee_stored(name: str, callee: str) -> str | None:
+    """Return how ``calls.callee`` stores a call of ``name`` written ``callee``: null for a bare call,
+    the receiver with its dot for ``receiver.name`` (``grunt.``), else the text itself (a clipped one,
+    which ends in "…": only a receiver ends in a dot, so ``callee_text`` can tell them apart)."""
+    if callee == name:
+        return None
+    return callee[: -len(name)] if callee.endswith("." + name) else callee
+
+
+def callee_text(name: str, stored: str | None) -> str:
+    """Return the call as written from its ``calls`` row: the inverse of ``callee_stored``."""
+    if stored is None:
+        return name
+    return stored + name if stored.endswith(".") else stored
