@@ -59,6 +59,22 @@ def test_error_strings_find_the_code_that_raises_them(shop_index, query, path):
     assert hit.explain.phrase_words >= 3
 
 
+def test_a_message_counts_as_verbatim_only_where_its_words_are_consecutive_tokens(tmp_path):
+    from pampax.build import build_index
+    from pampax.index import open_index
+
+    # GIVEN the message's words as consecutive tokens across punctuation and a line break, inside
+    # a longer token, and scattered
+    (tmp_path / "a.py").write_text('raise KeyError(\n    "Cannot resolve -- keyword "\n    "into field")\n')
+    (tmp_path / "b.py").write_text('raise KeyError("xcannot resolve keyword into field")\n')
+    (tmp_path / "c.py").write_text('raise KeyError("cannot keyword resolve into a field")\n')
+    with open_index(build_index(tmp_path).index) as index:
+        hits = search(index, SearchRequest(query="Cannot resolve keyword into field", intent="error")).results
+    # THEN the first holds all five words verbatim, the second only the last four ("xcannot" is
+    # another token), the third none
+    assert {h.path: h.explain.phrase_words for h in hits} == {"a.py": 5, "b.py": 4, "c.py": 0}
+
+
 def test_traceback_frames_rank_the_named_file(shop_index):
     # GIVEN a pasted bug report whose traceback names shop/orders.py and place_order
     report = """Placing an order crashes for new customers.

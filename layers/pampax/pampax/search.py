@@ -34,8 +34,6 @@ _ATTESTED = 3
 # query must beat a chunk that only mentions the name often; a file named by the traceback must beat
 # a look-alike elsewhere; an error message's word run found verbatim weighs x(1 + per word).
 _PHRASE_HITS = 200
-# What FTS5's unicode61 tokenizer (with "_" as a token character) calls a token.
-_TOKEN = re.compile(r"[^\W]+")
 _WEIGHTS = ", ".join(str(w) for w in FTS_WEIGHTS)
 _SNIPPET_LINES = 3
 _REMEMBERED_TERMS = 100_000
@@ -239,7 +237,7 @@ def _phrase_chunks(index: Index, plan: QueryPlan, filters: str, params: list) ->
     """Return {chunk id: words of the longest error-message run the chunk's body holds verbatim}.
 
     One MATCH asks for all the runs at once (a query each cost ~1 ms apiece); which run a chunk
-    holds is then read from its text, the way FTS5 tokenizes it.
+    holds is then read from its text, the way FTS5 tokenizes it: the run's words as consecutive tokens.
     """
     if not plan.message_runs:
         return {}
@@ -249,12 +247,22 @@ def _phrase_chunks(index: Index, plan: QueryPlan, filters: str, params: list) ->
         f"""SELECT chunks_fts.rowid FROM chunks_fts{join} WHERE chunks_fts MATCH ? {filters}
             ORDER BY rank LIMIT {_PHRASE_HITS}""", (match, *params))]
     rows = index.query(f"SELECT id, chunk_text(text) FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids)
-    runs = [(" " + " ".join(run) + " ", len(run)) for run in plan.message_runs]  # longest first
+    # Consecutive tokens are words with only non-word characters between them. A run is looked
+    # for only where its first word occurs: tokenizing every chunk whole was 2 ms of a bug report.
+    runs = [(run[0], _token_run(run), len(run)) for run in plan.message_runs]  # longest first
     found: dict[int, int] = {}
     for chunk_id, text in rows:
-        words = " " + " ".join(_TOKEN.findall(text.lower())) + " "
-        found[chunk_id] = next((n for run, n in runs if run in words), 0)
+        lowered = text.lower()
+        found[chunk_id] = next((n for first, pattern, n in runs if first in lowered and pattern.search(lowered)), 0)
     return {chunk_id: n for chunk_id, n in found.items() if n}
+
+
+def _token_run(words: list[str]) -> re.Pattern:
+    """Return the pattern of ``words`` as consecutive FTS tokens (``\\w+`` runs) of lowercased text."""
+    # The first word leads (a lookbehind after it, not before): re then finds candidates by a literal scan.
+    first = re.escape(words[0])
+    rest = "".join(r"\W+" + re.escape(w) for w in words[1:])
+    return re.compile(first + r"(?<!\w" + "." * len(words[0]) + ")" + rest + r"(?!\w)")
 
 
 def _frame_files(index: Index, plan: QueryPlan) -> dict[int, list[Frame]]:
