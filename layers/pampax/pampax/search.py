@@ -36,6 +36,9 @@ _ATTESTED = 3
 _PHRASE_HITS = 200
 _WEIGHTS = ", ".join(str(w) for w in FTS_WEIGHTS)
 _SNIPPET_LINES = 3
+# ``matched_terms`` tokenizes a chunk once for more terms than this (below, a substring check per term is cheaper).
+_FEW_TERMS = 8
+_WORD = re.compile(r"\w+")
 _REMEMBERED_TERMS = 100_000
 # Spans shown under a file-grouped hit besides its best one.
 _FILE_SPANS = 3
@@ -373,17 +376,22 @@ def matched_terms(text: str, terms: list[str]) -> list[str]:
     """Return the ``terms`` (lowercase FTS tokens) that ``text`` holds as the index tokenizes it: a word, an
     identifier's part or its joined form (``build_index`` holds ``build``, ``index`` and ``buildindex``).
 
-    A term is looked for only where its letters occur: tokenizing every returned chunk whole was half
-    of a warm identifier search.
+    A few terms are looked for only where their letters occur: tokenizing every returned chunk whole
+    was half of a warm identifier search. Many terms (a bug report's hundreds) are looked up among the
+    chunk's tokens, tokenized once: a regex per term was 1.5 ms of a Django bug report's ten hits.
     """
     lowered = text.lower()
     squashed = lowered.replace("_", "")
+    tokens = set(_WORD.findall(lowered)) if len(terms) > _FEW_TERMS else None
     identifiers: set[str] | None = None
     matched = []
     for term in terms:
-        if term not in lowered and term not in squashed:
+        if tokens is not None and term in tokens:
+            matched.append(term)
             continue
-        if re.search(rf"(?<!\w){re.escape(term)}(?!\w)", lowered):
+        if term not in squashed and (tokens is not None or term not in lowered):
+            continue
+        if tokens is None and re.search(rf"(?<!\w){re.escape(term)}(?!\w)", lowered):
             matched.append(term)
             continue
         if identifiers is None:
