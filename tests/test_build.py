@@ -102,6 +102,32 @@ def test_a_refreshed_index_ranks_like_a_fresh_build_of_the_same_tree(shop_repo, 
     assert ranked[0] and ranked[0] == ranked[1]
 
 
+def test_capped_candidate_lists_do_not_depend_on_the_order_rows_were_written(tmp_path):
+    from pampax.query import plan_query
+    from pampax.search import _symbol_chunks
+
+    # GIVEN more definitions of one name than search enters by name (200), in an index refreshed
+    # after the first files changed (their rows are rewritten last) and in a fresh build of that tree
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for n in range(240):
+        (repo / f"m{n:03}.py").write_text(f"def handler():\n    return {n}\n")
+    build_index(repo)
+    for n in range(40):
+        (repo / f"m{n:03}.py").write_text(f"def handler():\n    return -{n}\n")
+    refreshed, fresh = build_index(repo), build_index(repo, tmp_path / "fresh.db")
+    # THEN both enter the same definitions
+    plan = plan_query("handler")
+    entered = []
+    for report in (refreshed, fresh):
+        with open_index(report.index) as index:
+            ids = _symbol_chunks(index, plan, "", [])
+            entered.append(sorted(index.query(
+                f"SELECT f.path FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({','.join('?' * len(ids))})",
+                sorted(ids))))
+    assert len(entered[0]) == 200 and entered[0] == entered[1]
+
+
 def test_binary_files_are_not_read_again_until_they_change(shop_repo, monkeypatch):
     # GIVEN an index of a tree holding a binary and a minified file
     (shop_repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0binary")

@@ -230,7 +230,7 @@ def _symbol_chunks(index: Index, plan: QueryPlan, filters: str, params: list) ->
         f"""SELECT c.id FROM symbols s
             JOIN chunks c ON c.file_id = s.file_id AND s.start_line BETWEEN c.start_line AND c.end_line
             JOIN files f ON f.id = c.file_id
-            WHERE s.lname IN ({marks}) {filters} ORDER BY c.id LIMIT 200""",
+            WHERE s.lname IN ({marks}) {filters} ORDER BY f.path, c.start_line LIMIT 200""",
         (*sorted(names), *params),
     )
     return {r[0] for r in rows}
