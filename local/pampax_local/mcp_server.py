@@ -199,8 +199,9 @@ def flat_schema(model: type[BaseModel]) -> dict[str, Any]:
     """Return the model's JSON schema in the form clients check fastest, accepting exactly the same documents.
 
     Clients validate every result against the output schema (the SDK's client: most of a warm round
-    trip), so ``$ref``s into ``$defs`` are inlined (the models are not recursive), ``anyOf: [T, null]``
-    becomes ``type: [T, "null"]`` and pydantic's generated titles go; descriptions stay for agents to read.
+    trip), so ``$ref``s into ``$defs`` are inlined (the models are not recursive), ``anyOf: [S, null]``
+    becomes ``S`` with ``type: [T, "null"]`` and pydantic's generated titles go; descriptions stay for
+    agents to read (a field's own description wins over its type's).
     """
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
@@ -214,10 +215,12 @@ def flat_schema(model: type[BaseModel]) -> dict[str, Any]:
             node = {**defs[node["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in node.items() if k != "$ref"}}
         node = {key: flat(value) for key, value in node.items() if key != "title"}
         options = node.get("anyOf", ())
-        simple = [o for o in options if o != {"type": "null"}]
-        if len(options) == 2 and len(simple) == 1 and set(simple[0]) == {"type"} and isinstance(simple[0]["type"], str):
-            del node["anyOf"]
-            node["type"] = [simple[0]["type"], "null"]
+        other = [o for o in options if o != {"type": "null"}]
+        if len(options) == 2 and len(other) == 1 and isinstance(other[0].get("type"), str):
+            # An object's keywords (properties, required) apply to objects only, so null passes them:
+            # one schema instead of two branches, which jsonschema validates by descending into each.
+            rest = {key: value for key, value in node.items() if key != "anyOf"}
+            node = {**other[0], **rest, "type": [other[0]["type"], "null"]}
         return node
 
     return flat(schema)

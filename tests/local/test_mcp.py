@@ -19,9 +19,10 @@ from mcp.client.streamable_http import streamable_http_client
 from jsonschema.validators import validator_for
 
 from pampax.build import build_index
-from pampax.graph import symbol
+from pampax.graph import callees, symbol
 from pampax.index import open_index
-from pampax.models import SearchRequest, SearchResponse, SymbolRequest, SymbolResponse
+from pampax.models import (EdgesRequest, EdgesResponse, SearchRequest, SearchResponse, SymbolRequest,
+                           SymbolResponse)
 from pampax.search import search
 from pampax_local.mcp_server import TOOLS as SPECS
 from pampax_local.mcp_server import flat_schema
@@ -86,7 +87,8 @@ def test_flat_output_schemas_accept_what_the_models_accept(shop_index_path):
     # GIVEN real responses of the core, and each tool's flattened output schema
     with open_index(shop_index_path) as index:
         responses = {SearchResponse: search(index, SearchRequest(query="get_user_by_id", group="file")),
-                     SymbolResponse: symbol(index, SymbolRequest(name="QuerySet.filter"))}
+                     SymbolResponse: symbol(index, SymbolRequest(name="QuerySet.filter")),
+                     EdgesResponse: callees(index, EdgesRequest(name="place_order"))}
     for spec in SPECS:
         schema = flat_schema(spec.response)
         text = json.dumps(schema)
@@ -99,10 +101,18 @@ def test_flat_output_schemas_accept_what_the_models_accept(shop_index_path):
         body = response.model_dump(mode="json")
         assert list(validator.iter_errors(body)) == []
         # AND what the model refuses, the schema refuses: a wrong type, a null where none is allowed, a missing field
-        first = "results" if model is SearchResponse else "definitions"
+        first = {SearchResponse: "results", SymbolResponse: "definitions", EdgesResponse: "edges"}[model]
         for broken in ({**body, "generation": 7}, {**body, first: [{**body[first][0], "path": None}]},
                        {k: v for k, v in body.items() if k != "generation"}):
             assert list(validator.iter_errors(broken)), broken
+    # AND an optional object (a callee's definition) takes the object or null, nothing else, and only whole
+    edges = responses[EdgesResponse].model_dump(mode="json")
+    validator = validator_for(schema := flat_schema(EdgesResponse))(schema)
+    resolved = next(e for e in edges["edges"] if e["symbol"])
+    assert any(e["symbol"] is None for e in edges["edges"]) and not list(validator.iter_errors(edges))
+    partial = {k: v for k, v in resolved["symbol"].items() if k != "kind"}
+    for symbol_value in ("place_order", partial, {**resolved["symbol"], "start_line": "8"}):
+        assert list(validator.iter_errors({**edges, "edges": [{**resolved, "symbol": symbol_value}]})), symbol_value
 
 
 def test_each_tool_answers_from_the_index(indexed_shop):
