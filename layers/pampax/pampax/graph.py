@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from .errors import PathNotFound
 from .index import Index
-from .schema import callee_text
 from .models import (
     Definition,
     Edge,
@@ -24,6 +23,7 @@ from .models import (
     SymbolRequest,
     SymbolResponse,
 )
+from .schema import callee_text
 
 # Definitions first from code, then tests, each by path and line: the order an agent reads them in.
 _SYMBOL_SQL = """SELECT s.id, s.qualname, s.kind, s.start_line, s.end_line, s.signature, s.docstring,
@@ -60,7 +60,8 @@ def callees(index: Index, request: EdgesRequest) -> EdgesResponse:
     edges: list[Edge] = []
     if definitions:
         ids, files = sorted({row[0] for row in definitions}), sorted({row[7] for row in definitions})
-        # The file ids add nothing to the filter (a symbol id is unique) but let SQLite use the (file_id, symbol_id) index.
+        # The file ids add nothing to the filter (a symbol id is unique): they let SQLite use the
+        # (file_id, symbol_id) index.
         rows = index.query(
             f"""SELECT f.path, e.line, e.name, e.callee, e.file_id FROM calls e JOIN files f ON f.id = e.file_id
                 WHERE e.file_id IN ({", ".join("?" * len(files))}) AND e.symbol_id IN ({", ".join("?" * len(ids))})

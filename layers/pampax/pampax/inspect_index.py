@@ -148,7 +148,8 @@ def inspect_index(path: str | Path, settings: SearchSettings = SearchSettings())
             languages=_grouped(index, "files", "lang"),
             skipped=json.loads(index.meta["skipped"]) if "skipped" in index.meta else None,
             edges={kind: index.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                   for kind, table in (("call", "calls"), ("import", "imports"))}, test_links=_grouped(index, "test_links", "via"),
+                   for kind, table in (("call", "calls"), ("import", "imports"))},
+            test_links=_grouped(index, "test_links", "via"),
             largest_files=[LargeFile(path=p, lang=lang, bytes=size, lines=lines, chunks=n) for p, lang, size, lines, n in
                            index.conn.execute(
                                """SELECT f.path, f.lang, f.size, f.lines, (SELECT count(*) FROM chunks c WHERE c.file_id = f.id)
