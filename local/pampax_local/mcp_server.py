@@ -195,6 +195,10 @@ def _tool(spec: ToolSpec, handle: Handler, defaults: dict[str, Any]) -> Tool:
     )
 
 
+# JSON Schema keywords that constrain an instance of any type: a branch holding one cannot take null in.
+_ANY_TYPE_KEYWORDS = frozenset({"enum", "const", "allOf", "anyOf", "oneOf", "not", "if", "then", "else"})
+
+
 def flat_schema(model: type[BaseModel]) -> dict[str, Any]:
     """Return the model's JSON schema in the form clients check fastest, accepting exactly the same documents.
 
@@ -216,9 +220,10 @@ def flat_schema(model: type[BaseModel]) -> dict[str, Any]:
         node = {key: flat(value) for key, value in node.items() if key != "title"}
         options = node.get("anyOf", ())
         other = [o for o in options if o != {"type": "null"}]
-        if len(options) == 2 and len(other) == 1 and isinstance(other[0].get("type"), str):
-            # An object's keywords (properties, required) apply to objects only, so null passes them:
-            # one schema instead of two branches, which jsonschema validates by descending into each.
+        if (len(options) == 2 and len(other) == 1 and isinstance(other[0].get("type"), str)
+                and not _ANY_TYPE_KEYWORDS & other[0].keys()):
+            # Keywords of one type (an object's properties and required, a string's pattern) let null
+            # pass: one schema instead of two branches, which jsonschema validates by descending into each.
             rest = {key: value for key, value in node.items() if key != "anyOf"}
             node = {**other[0], **rest, "type": [other[0]["type"], "null"]}
         return node

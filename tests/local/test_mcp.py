@@ -252,3 +252,21 @@ def test_streamable_http_serves_the_same_tools_on_loopback(indexed_shop):
     # WHEN a client lists and calls tools over HTTP THEN it sees the stdio server's tools and answers
     assert tools == TOOLS
     assert found["results"][0]["path"] == "shop/users.py"
+
+
+def test_flat_schema_keeps_a_null_union_whose_branch_constrains_every_type():
+    from typing import Literal
+
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        mode: Literal["full", "capsule"] | None
+        count: int | None
+
+    validator = validator_for(schema := flat_schema(Answer))(schema)
+    # an enum applies to null too, so that union stays a union; a plain type merges
+    assert schema["properties"]["count"] == {"type": ["integer", "null"]}
+    for good in ({"mode": None, "count": None}, {"mode": "full", "count": 3}):
+        assert not list(validator.iter_errors(good)), good
+    for bad in ({"mode": "partial", "count": 3}, {"mode": "full", "count": "3"}, {"mode": "full"}):
+        assert list(validator.iter_errors(bad)), bad
