@@ -58,7 +58,6 @@ def spawn(resolved: ResolvedConfig, path: Path, index: Path | None, full: bool) 
     target = (index or root / DEFAULT_INDEX).resolve()
     store = jobs_of(target)
     job = Job.queued(str(root))
-    task = {"job_id": job.job_id, "root": str(root), "index": str(target), "full": full, "config": resolved.file}
     with ExitStack() as held:
         try:
             build_lock = held.enter_context(store.hold(_BUILD_LOCK))
@@ -67,6 +66,8 @@ def spawn(resolved: ResolvedConfig, path: Path, index: Path | None, full: bool) 
             raise BuildRunning(f"a background build of {target} is already running (job {', '.join(running)}):"
                                f" wait for it with pampax jobs {running[0]} --index {target} --wait") from None
         lock = held.enter_context(store.hold(job.job_id))
+        task = {"job_id": job.job_id, "root": str(root), "index": str(target), "full": full, "config": resolved.file,
+                "build_lock": build_lock}  # the same descriptor number in the worker (pass_fds)
         log = held.enter_context(open(store.root / f"{job.job_id}.log", "ab"))
         store.prune(KEPT_JOBS)
         store.save(job)
@@ -79,8 +80,12 @@ def spawn(resolved: ResolvedConfig, path: Path, index: Path | None, full: bool) 
 
 
 def work(store: LocalJobStore, job_id: str, root: Path, index: Path, full: bool, resolved: ResolvedConfig,
-         telemetry: Telemetry) -> Job:
-    """Run a queued job's build, writing its record as it goes; return the finished record."""
+         telemetry: Telemetry, build_lock: int | None = None) -> Job:
+    """Run a queued job's build, writing its record as it goes; return the finished record.
+
+    ``build_lock`` (the index's build lock, inherited from ``spawn``) is released before the finished
+    record is written: whoever waits for that record may start the next build at once.
+    """
     from pampax.build import build_index
 
     job = store.save(store.read(job_id).started(os.getpid()))
@@ -96,14 +101,20 @@ def work(store: LocalJobStore, job_id: str, root: Path, index: Path, full: bool,
     signal.signal(signal.SIGTERM, _interrupt)  # so the build rolls back and the record says so
     try:
         with telemetry.operation("index"):
-            report = build_index(root, index, resolved.config.index, full=full, progress=progress)
+            finished = job.succeeded(build_index(root, index, resolved.config.index, full=full, progress=progress))
     except KeyboardInterrupt:
-        return store.save(job.failed(PampaxError("interrupted: the worker was stopped (SIGTERM)")))
+        finished = job.failed(PampaxError("interrupted: the worker was stopped (SIGTERM)"))
     except PampaxError as error:
-        return store.save(job.failed(error))
+        finished = job.failed(error)
     except Exception as error:  # the last line of defence, as in the foreground command
-        return store.save(job.failed(PampaxError(f"{type(error).__name__}: {error}")))
-    return store.save(job.succeeded(report))
+        finished = job.failed(PampaxError(f"{type(error).__name__}: {error}"))
+    _release(build_lock)
+    return store.save(finished)
+
+
+def _release(build_lock: int | None) -> None:
+    if build_lock is not None:
+        os.close(build_lock)  # the worker's copy was the last: the lock is free
 
 
 def _interrupt(signum: int, frame) -> None:
@@ -162,9 +173,10 @@ def main() -> None:
         resolved = load_config(Path(task["config"]) if task["config"] else None)
         telemetry = _telemetry(resolved, index)
     except PampaxError as error:  # the config changed since the job was queued
+        _release(task["build_lock"])
         store.save(store.read(task["job_id"]).failed(error))
         return
-    work(store, task["job_id"], Path(task["root"]), index, task["full"], resolved, telemetry)
+    work(store, task["job_id"], Path(task["root"]), index, task["full"], resolved, telemetry, task["build_lock"])
 
 
 if __name__ == "__main__":

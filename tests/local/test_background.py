@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from pampax.config import load_config
 from pampax.errors import exit_code_for
 from pampax.index import open_index
 from pampax.jobstore import Job
-from pampax_local.background import jobs_of, work
+from pampax_local.background import _BUILD_LOCK, jobs_of, work
 from pampax_local.cli import _telemetry, app
 
 from .waiting import wait_for
@@ -115,6 +116,36 @@ def test_a_failing_build_ends_failed_with_its_kind_and_keeps_the_index(shop_repo
     assert _generation(index) == before
 
 
+@pytest.mark.parametrize("gone", [False, True], ids=["done", "failed"])
+def test_the_worker_frees_the_build_lock_before_it_records_the_end(shop_repo, tmp_path, gone):
+    # GIVEN a queued job whose worker holds the index's build lock, for a build that succeeds or fails
+    index = tmp_path / "index.db"
+    store = jobs_of(index)
+    job = store.save(Job.queued(str(shop_repo)))
+    if gone:
+        shutil.rmtree(shop_repo)
+    resolved = load_config(None)
+    free_when_saved = []
+    real_save = store.save
+
+    def save(record):
+        if record.is_finished:  # a waiter may start the next build as soon as it reads this record
+            try:
+                with store.hold(_BUILD_LOCK):
+                    free_when_saved.append(True)
+            except BlockingIOError:
+                free_when_saved.append(False)
+        return real_save(record)
+
+    store.save = save
+    with ExitStack() as held:
+        build_lock = os.dup(held.enter_context(store.hold(_BUILD_LOCK)))  # the worker's inherited copy
+        held.close()
+        # WHEN the worker runs it THEN the lock is free by the time the finished record is written
+        finished = work(store, job.job_id, shop_repo, index, False, resolved, _telemetry(resolved, index), build_lock)
+    assert finished.status == ("failed" if gone else "done") and free_when_saved == [True]
+
+
 def _start_mid_build(big_index, tmp_path, monkeypatch) -> tuple[Path, str, dict]:
     """Copy the big index, start a --full background refresh of it, and return once it is parsing."""
     repo, built = big_index
@@ -135,10 +166,10 @@ def test_a_second_background_build_of_an_index_is_refused_while_one_runs(big_ind
     assert refused.exit_code == exit_code_for("build_running") == 11
     assert refused.stderr.startswith("pampax: build_running: ") and job_id in refused.stderr
     assert [j["job_id"] for j in json.loads(_run("jobs", "--index", str(index)).stdout)["jobs"]] == [job_id]
-    # AND once the running one is done, the next one starts (as soon as the worker has exited with its lock)
+    # AND once the running one is done, the next one starts at once (its worker freed the lock before saying done)
     assert _run("jobs", job_id, "--index", str(index), "--wait").exit_code == 0
-    started = wait_for(lambda: (r := _run("index", str(big_index[0]), "--index", str(index), "--background")).exit_code == 0 and r)
-    assert started, "the next build was still refused"
+    started = _run("index", str(big_index[0]), "--index", str(index), "--background")
+    assert started.exit_code == 0, started.output
     assert _run("jobs", json.loads(started.stdout)["job_id"], "--index", str(index), "--wait").exit_code == 0
 
 
