@@ -75,6 +75,30 @@ def test_a_message_counts_as_verbatim_only_where_its_words_are_consecutive_token
     assert {h.path: h.explain.phrase_words for h in hits} == {"a.py": 5, "b.py": 4, "c.py": 0}
 
 
+def test_a_message_held_by_more_chunks_than_the_cap_keeps_the_best_ranked(tmp_path):
+    from pampax.build import build_index
+    from pampax.index import open_index
+    from pampax.query import plan_query
+    from pampax.search import _PHRASE_HITS, _phrase_chunks
+
+    # GIVEN a message in more chunks than the cap: long ones written first (lower ids, weaker BM25)
+    # and short ones
+    filler = "\n".join(f"value_{n} = compute(value_{n - 1})" for n in range(1, 60))
+    for n in range(5):
+        (tmp_path / f"a_long_{n}.py").write_text(f'{filler}\nraise KeyError("cannot resolve keyword into field")\n')
+    for n in range(_PHRASE_HITS):
+        (tmp_path / f"b_short_{n:03}.py").write_text('raise KeyError("cannot resolve keyword into field")\n')
+    plan = plan_query("cannot resolve keyword into field", "error")
+    with open_index(build_index(tmp_path).index) as index:
+        found = _phrase_chunks(index, plan, "", [])
+        paths = {p for (p,) in index.query(
+            f"SELECT f.path FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({','.join('?' * len(found))})",
+            sorted(found))}
+    # THEN the cap holds the best-ranked chunks, each with the whole run
+    assert len(found) == _PHRASE_HITS and set(found.values()) == {5}
+    assert not any(p.startswith("a_long_") for p in paths)
+
+
 def test_traceback_frames_rank_the_named_file(shop_index):
     # GIVEN a pasted bug report whose traceback names shop/orders.py and place_order
     report = """Placing an order crashes for new customers.

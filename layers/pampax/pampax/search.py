@@ -246,9 +246,11 @@ def _phrase_chunks(index: Index, plan: QueryPlan, filters: str, params: list) ->
         return {}
     match = "body : (" + " OR ".join(fts_token(" ".join(run)) for run in plan.message_runs) + ")"
     join = " JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id" if filters else ""
-    ids = [r[0] for r in index.query(
-        f"""SELECT chunks_fts.rowid FROM chunks_fts{join} WHERE chunks_fts MATCH ? {filters}
-            ORDER BY rank LIMIT {_PHRASE_HITS}""", (match, *params))]
+    matching = f"SELECT chunks_fts.rowid FROM chunks_fts{join} WHERE chunks_fts MATCH ? {filters}"
+    # Most messages match a few chunks: all of them, unranked, is half the cost of ranking them (1.9 ms).
+    ids = [r[0] for r in index.query(f"{matching} LIMIT {_PHRASE_HITS + 1}", (match, *params))]
+    if len(ids) > _PHRASE_HITS:  # more than the cap: the best-ranked ones
+        ids = [r[0] for r in index.query(f"{matching} ORDER BY rank LIMIT {_PHRASE_HITS}", (match, *params))]
     rows = index.query(f"SELECT id, chunk_text(text) FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids)
     # Consecutive tokens are words with only non-word characters between them. A run is looked
     # for only where its first word occurs: tokenizing every chunk whole was 2 ms of a bug report.
