@@ -31,7 +31,7 @@ def test_figures_match_what_sqlite_reads(built):
     # THEN rows, pages and the freelist are what SQLite itself says
     conn = _stdlib(path)
     tables = {t.name: t for t in analysis.tables}
-    for name in ("files", "symbols", "chunks", "calls", "imports", "test_links", "chunks_fts_data", "meta"):
+    for name in ("files", "symbols", "chunks", "calls", "imports", "test_imports", "chunks_fts_data", "meta"):
         assert tables[name].rows == conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0], name
     assert tables["files"].rows == report.files and tables["chunks"].rows == report.chunks
     for pragma in ("page_count", "freelist_count", "page_size"):

@@ -1,4 +1,4 @@
-"""Turn one file's bytes into rows: language, symbols, edges, test links and FTS-ready chunks.
+"""Turn one file's bytes into rows: language, symbols, edges, test imports and FTS-ready chunks.
 
 Runs in parser worker processes, so it takes plain values and returns a picklable record; nothing
 here touches the database.
@@ -24,7 +24,6 @@ _MINIFIED_MEAN_LINE = 200
 _TEST_FILE = re.compile(
     r"(^|/)(tests?|__tests__|spec)/|(^|/)test_[^/]*\.py$|_test\.(py|go)$|\.(test|spec)\.[cm]?[jt]sx?$|Tests?\.java$"
 )
-_TEST_NAME = re.compile(r"^(test_?|Test)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +48,7 @@ class FileRecord:
     is_test: bool
     symbols: tuple[Symbol, ...]
     edges: tuple[Edge, ...]
-    test_targets: tuple[tuple[int | None, str, str], ...]  # (symbol index or None, target name, via)
+    test_imports: tuple[str, ...]
     chunks: tuple[ChunkRow, ...]
 
 
@@ -89,7 +88,7 @@ def analyze_file(path: str, data: bytes, mtime_ns: int, minified_line_chars: int
     return FileRecord(
         path=path, lang=lang, sha256=sha256_of(data), size=len(data), mtime_ns=mtime_ns, lines=len(lines),
         is_test=is_test, symbols=parsed.symbols, edges=parsed.edges,
-        test_targets=_test_targets(parsed) if is_test else (), chunks=chunks,
+        test_imports=_test_imports(parsed) if is_test else (), chunks=chunks,
     )
 
 
@@ -130,30 +129,7 @@ def fts_parts(names: str, text: str) -> str:
     return expand_parts(names + "\n" + text)
 
 
-def _test_targets(parsed: parse.ParsedFile) -> tuple[tuple[int | None, str, str], ...]:
-    """Return what a test file exercises: names it imports, and names its test functions spell out.
-
-    ``test_get_object_or_404_raises`` yields ``get_object_or_404_raises``, ``get_object_or_404``,
-    ``get_object_or`` and ``get_object``: name prefixes, because tests append the case they check.
-    ``QuerySetTests`` yields ``QuerySet``. Targets are lowercase and match ``symbols.lname``.
-    """
-    targets: set[tuple[int | None, str, str]] = {(None, e.name.lower(), "import") for e in parsed.edges if e.kind == "import"}
-    for index, symbol in enumerate(parsed.symbols):
-        if symbol.kind in ("function", "method") and _TEST_NAME.match(symbol.name):
-            stem = _TEST_NAME.sub("", symbol.name).lstrip("_")
-            for candidate in _name_prefixes(stem):
-                targets.add((index, candidate, "name"))
-        elif symbol.kind == "class":
-            stem = re.sub(r"Tests?(Case)?$", "", symbol.name)
-            if stem and stem != symbol.name:
-                targets.add((index, stem.lower(), "name"))
-    return tuple(sorted(targets, key=lambda t: (t[0] is not None, t[0] or 0, t[1], t[2])))
-
-
-def _name_prefixes(stem: str) -> list[str]:
-    joiner = "_" if "_" in stem else ""
-    pieces = stem.split("_") if joiner else re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", stem) or [stem]
-    # One-piece prefixes ("get") would tie a test to every getter; only the whole stem may be one piece.
-    prefixes = {stem} | {joiner.join(pieces[:n]) for n in range(2, len(pieces))}
-    return sorted(p.lower() for p in prefixes if len(p) >= 3)
-
+def _test_imports(parsed: parse.ParsedFile) -> tuple[str, ...]:
+    """Return the names a test file imports, lowercase to match ``symbols.lname`` (its tests' own names
+    say what else it tests: ``testnames``)."""
+    return tuple(sorted({e.name.lower() for e in parsed.edges if e.kind == "import"}))

@@ -20,6 +20,7 @@ from .filters import sql_filters
 from .intent import read
 from .models import AssembleRequest, AssembleResponse, BundleItem, Evidence, QueryExplain, SearchRequest, TokenReport
 from .search import search_files, select_terms
+from .testnames import named_tests
 from .tokens import COUNTER, at_least, count_tokens
 
 # Neighbour score = seed score x edge factor (``search.callee_factor`` ...) / sqrt(number of same-named
@@ -178,19 +179,13 @@ def _neighbours(index: Index, symbol_id: int, name: str, file_id: int):
         chunk = _symbol_chunk(index, caller)
         if chunk:
             yield "caller", "call", chunk, definitions
-    # Tests: by name (test_get_x -> get_x), by import of the name, or by calling it from a test file.
-    tests = index.query(
-        """SELECT id, edge FROM (
-             SELECT s.id, s.start_line AS line, 'test-' || t.via AS edge, f.path AS path
-               FROM test_links t JOIN symbols s ON s.id = t.symbol_id JOIN files f ON f.id = t.file_id
-               WHERE t.target = ?
-             UNION
-             SELECT s.id, s.start_line, 'test-call', f.path
-               FROM calls e JOIN symbols s ON s.id = e.symbol_id JOIN files f ON f.id = e.file_id
-               WHERE e.name = ? AND f.is_test = 1)
-           ORDER BY edge DESC, path, line LIMIT ?""",
-        (name.lower(), name, NEIGHBOURS_PER_EDGE),
-    )
+    # Tests: by name (test_get_x -> get_x), then by calling it from a test file (an import names no test symbol).
+    tests = [(row[0], "test-name") for row in named_tests(index, name)][:NEIGHBOURS_PER_EDGE]
+    tests += index.query(
+        """SELECT DISTINCT s.id, 'test-call' FROM calls e JOIN symbols s ON s.id = e.symbol_id
+             JOIN files f ON f.id = e.file_id
+           WHERE e.name = ? AND f.is_test = 1 ORDER BY f.path, s.start_line LIMIT ?""",
+        (name, NEIGHBOURS_PER_EDGE - len(tests)))
     for test, edge in tests:
         chunk = _symbol_chunk(index, test)
         if chunk:

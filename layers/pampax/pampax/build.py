@@ -130,7 +130,7 @@ def build_index(
         root=str(root), index=str(target), generation=generation, engine=db.engine(),
         files=counts["files"], parsed_files=len(parsed), reused_files=len(kept), removed_files=len(removed),
         skipped=dict(sorted(skipped.items())), symbols=counts["symbols"], chunks=counts["chunks"],
-        edges=counts["edges"], test_links=counts["test_links"], bytes=target.stat().st_size,
+        edges=counts["edges"], test_links=counts["test_imports"], bytes=target.stat().st_size,
         seconds=round(time.perf_counter() - started, 3),
     )
 
@@ -356,7 +356,7 @@ class _Writer:
                 indexed.append((chunk_id, names, path_text, text, fts_parts(names, text)))
             conn.executemany(
                 f"INSERT INTO chunks_fts (chunks_fts, rowid, {columns}) VALUES ('delete', ?, ?, ?, ?, ?)", indexed)
-            for table in ("chunks", "calls", "imports", "test_links", "symbols"):
+            for table in ("chunks", "calls", "imports", "test_imports", "symbols"):
                 conn.execute(f"DELETE FROM {table} WHERE file_id = ?", (file.id,))
             conn.execute("DELETE FROM files WHERE id = ?", (file.id,))
 
@@ -385,9 +385,8 @@ class _Writer:
         conn.executemany("INSERT INTO imports (file_id, symbol_id, name, module, line) VALUES (?, ?, ?, ?, ?)", [
             (file_id, scope(e), e.name, None if e.detail == e.name else e.detail, e.line)
             for e in record.edges if e.kind == "import"])
-        conn.executemany("INSERT INTO test_links (file_id, symbol_id, target, via) VALUES (?, ?, ?, ?)", [
-            (file_id, None if index is None else symbol_ids[index], target, via)
-            for index, target, via in record.test_targets])
+        conn.executemany("INSERT INTO test_imports (file_id, name) VALUES (?, ?)",
+                         [(file_id, name) for name in record.test_imports])
         chunk_ids = range(first_chunk, first_chunk + len(record.chunks))
         conn.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
             (chunk_id, file_id, None if c.symbol_index is None else symbol_ids[c.symbol_index], c.start_line,
@@ -493,5 +492,5 @@ def _is_running(pid: int) -> bool:
 def _counts(target: Path) -> dict[str, int]:
     with Index(target) as index:
         counts = {t: index.query(f"SELECT count(*) FROM {t}")[0][0]
-                  for t in ("files", "symbols", "chunks", "calls", "imports", "test_links")}
+                  for t in ("files", "symbols", "chunks", "calls", "imports", "test_imports")}
     return {**counts, "edges": counts["calls"] + counts["imports"]}

@@ -24,6 +24,7 @@ from .models import (
     SymbolResponse,
 )
 from .schema import callee_text
+from .testnames import named_tests
 
 # Definitions first from code, then tests, each by path and line: the order an agent reads them in.
 _SYMBOL_SQL = """SELECT s.id, s.qualname, s.kind, s.start_line, s.end_line, s.signature, s.docstring,
@@ -77,19 +78,20 @@ def tests_for(index: Index, request: EdgesRequest) -> EdgesResponse:
     """Return the tests of a name: named after it, importing it, or calling it from a test file."""
     name = _last_part(request.name)
     rows = index.query(
-        """SELECT * FROM (
-              SELECT f.path, s.start_line AS line, t.target, t.target, s.qualname, s.kind, s.start_line, s.end_line,
-                     f.lang, 'test-' || t.via AS via
-                FROM test_links t JOIN files f ON f.id = t.file_id LEFT JOIN symbols s ON s.id = t.symbol_id
-                WHERE t.target = ?
-              UNION
-              SELECT f.path, e.line, e.name, e.callee, s.qualname, s.kind, s.start_line, s.end_line, f.lang,
-                     'test-call'
-                FROM calls e JOIN files f ON f.id = e.file_id LEFT JOIN symbols s ON s.id = e.symbol_id
-                WHERE e.name = ? AND f.is_test = 1)
-            ORDER BY path, line, via LIMIT ?""",
+        """SELECT f.path, NULL, t.name, t.name, NULL, NULL, NULL, NULL, f.lang, 'test-import'
+             FROM test_imports t JOIN files f ON f.id = t.file_id WHERE t.name = ?
+           UNION
+           SELECT f.path, e.line, e.name, e.callee, s.qualname, s.kind, s.start_line, s.end_line, f.lang, 'test-call'
+             FROM calls e JOIN files f ON f.id = e.file_id LEFT JOIN symbols s ON s.id = e.symbol_id
+             WHERE e.name = ? AND f.is_test = 1
+           ORDER BY 1, 2, 10 LIMIT ?""",
         (name.lower(), name, request.limit + 1))
-    return _edges(index, request, "tests", [_site_edge(row[:9], row[9]) for row in rows])
+    wanted = name.lower()
+    rows += [(path, start, wanted, wanted, qualname, kind, start, end, lang, "test-name")
+             for _, path, start, end, qualname, kind, lang in named_tests(index, name)]
+    # Merged in SQL's order: an import link has no line and comes first in its file, as SQL sorts nulls.
+    rows.sort(key=lambda r: (r[0], r[1] is not None, r[1] or 0, r[9]))
+    return _edges(index, request, "tests", [_site_edge(row[:9], row[9]) for row in rows[:request.limit + 1]])
 
 
 def outline(index: Index, request: OutlineRequest) -> OutlineResponse:

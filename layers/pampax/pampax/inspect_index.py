@@ -118,7 +118,8 @@ class IndexAnalysis(BaseModel):
     languages: dict[str, int] = Field(description="files per language")
     skipped: dict[str, int] | None = Field(description="files the last build skipped, by reason; null for an index built before pampax recorded them")
     edges: dict[str, int] = Field(description="edges by kind")
-    test_links: dict[str, int] = Field(description="test links by how they were found")
+    test_links: dict[str, int] = Field(description="stored test links by kind: the names test files import"
+                                                   " (tests named after a name are found in symbols when asked)")
     largest_files: list[LargeFile]
     largest_chunks: list[LargeChunk]
     queries: list[QueryPlanReport]
@@ -149,7 +150,7 @@ def inspect_index(path: str | Path, settings: SearchSettings = SearchSettings())
             skipped=json.loads(index.meta["skipped"]) if "skipped" in index.meta else None,
             edges={kind: index.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                    for kind, table in (("call", "calls"), ("import", "imports"))},
-            test_links=_grouped(index, "test_links", "via"),
+            test_links={"import": index.conn.execute("SELECT count(*) FROM test_imports").fetchone()[0]},
             largest_files=[LargeFile(path=p, lang=lang, bytes=size, lines=lines, chunks=n) for p, lang, size, lines, n in
                            index.conn.execute(
                                """SELECT f.path, f.lang, f.size, f.lines, (SELECT count(*) FROM chunks c WHERE c.file_id = f.id)

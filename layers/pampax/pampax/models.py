@@ -209,7 +209,7 @@ class IndexReport(BaseModel):
     symbols: int
     chunks: int
     edges: int
-    test_links: int
+    test_links: int = Field(description="names test files import (tests named after a name are found by name when asked)")
     bytes: int
     seconds: float
 

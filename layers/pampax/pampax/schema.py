@@ -1,6 +1,6 @@
 """The index's SQLite schema, created through sqlite-utils; one place says what every table holds.
 
-Edges and test links store *names*, not symbol ids: they are resolved against ``symbols`` when a
+Edges and test imports store *names*, not symbol ids: they are resolved against ``symbols`` when a
 bundle is assembled. That keeps an incremental refresh local to the files that changed (no other
 file's rows point at a row that is replaced) at the price of name ambiguity, which the resolver
 ranks (same file, then imported files, then anywhere).
@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 # 2: chunk text zstd-compressed (``chunk_codec``), reference edges no longer stored.
 # 3: FTS5 without contentless_delete, whose deletes left BM25's row count and column totals as they were.
 # 4: edges split into ``calls`` and ``imports``, callee text stored without the name it ends in.
-SCHEMA_VERSION = 4
+# 5: ``test_links`` replaced by ``test_imports``: tests named after a name are read from ``symbols``.
+SCHEMA_VERSION = 5
 
 # FTS5 column weights for bm25(): a hit in a symbol name outranks one in a path, which outranks the body.
 FTS_COLUMNS = ("names", "path", "body", "parts")
@@ -60,10 +61,9 @@ def create(database: sqlite_utils.Database) -> None:
         {"id": int, "file_id": int, "symbol_id": int, "name": str, "module": str, "line": int},
         pk="id", foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id")],
     )
-    database["test_links"].create(
-        {"id": int, "file_id": int, "symbol_id": int, "target": str, "via": str},
-        pk="id", foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id")],
-    )
+    # The names a test file imports, lowercase (``symbols.lname``): a test import links a test to a name.
+    # Tests named after a name (``test_get_user``) are found in ``symbols`` (``testnames``), not stored.
+    database["test_imports"].create({"file_id": int, "name": str}, foreign_keys=[("file_id", "files", "id")])
     # Contentless: the chunk text already lives in ``chunks``; the FTS table keeps only its inverted
     # index. A refresh deletes a row with FTS5's 'delete' command and the values the row was indexed
     # with (``analyze.fts_parts``). Not contentless_delete=1: its DELETE never takes the row out of
@@ -94,8 +94,8 @@ def create_indexes(database: sqlite_utils.Database) -> None:
     # One index for a refresh's deletes by file and for a symbol's callees (asked with its file id).
     database["calls"].create_index(["file_id", "symbol_id"])
     database["imports"].create_index(["file_id"])
-    database["test_links"].create_index(["target"])
-    database["test_links"].create_index(["file_id"])
+    database["test_imports"].create_index(["name"])
+    database["test_imports"].create_index(["file_id"])
 
 
 def callee_stored(name: str, callee: str) -> str | None:
