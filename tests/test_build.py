@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from pampax import build as indexing
+from pampax import graph
 from pampax.config import IndexSettings
 from pampax.errors import IndexCorrupt, IndexMissing, NotADirectory, PathNotFound
 from pampax.build import build_index
 from pampax.index import open_index
-from pampax.models import SearchRequest
+from pampax.models import EdgesRequest, SearchRequest
+from pampax.schema import FILE_CALLS
 from pampax.search import search
 
 
@@ -100,6 +102,27 @@ def test_a_refreshed_index_ranks_like_a_fresh_build_of_the_same_tree(shop_repo, 
     with open_index(refreshed.index) as a, open_index(fresh.index) as b:
         ranked = [[(h.path, h.start_line, round(h.score, 9)) for h in search(index, request).results] for index in (a, b)]
     assert ranked[0] and ranked[0] == ranked[1]
+
+
+def test_a_refreshed_index_holds_the_code_graph_of_a_fresh_build(shop_repo, tmp_path):
+    # GIVEN an index refreshed in place: one file's calls rewritten (its rows move to the end), one file gone
+    build_index(shop_repo)
+    users = shop_repo / "shop" / "users.py"
+    users.write_text(users.read_text() + "\n\ndef audit():\n    count_users()\n    get_user_by_id(1)\n")
+    (shop_repo / "web" / "api.js").unlink()
+    refreshed = build_index(shop_repo)
+    fresh = build_index(shop_repo, tmp_path / "fresh.db")
+    with open_index(refreshed.index) as a, open_index(fresh.index) as b:
+        # THEN every file's calls are exactly the rows of its id range (``schema.FILE_CALLS``), none orphaned
+        for index in (a, b):
+            assert index.query("SELECT count(*) FROM calls")[0][0] == index.query("SELECT sum(call_count) FROM files")[0][0]
+            assert index.query(f"SELECT count(*) FROM files f JOIN calls e ON {FILE_CALLS} WHERE e.file_id != f.id") == [(0,)]
+        # AND every symbol has the same callers, callees and tests in both
+        names = [n for (n,) in b.query("SELECT DISTINCT qualname FROM symbols ORDER BY 1")]
+        for relation in (graph.callers, graph.callees, graph.tests_for):
+            answers = [[relation(index, EdgesRequest(name=n)).edges for n in names] for index in (a, b)]
+            assert answers[0] == answers[1], relation.__name__
+        assert {e.name for e in graph.callees(a, EdgesRequest(name="audit")).edges} == {"count_users", "get_user_by_id"}
 
 
 def test_capped_candidate_lists_do_not_depend_on_the_order_rows_were_written(tmp_path):

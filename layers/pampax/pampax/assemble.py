@@ -19,6 +19,7 @@ from .markdown import header, header_room, item_block
 from .filters import sql_filters
 from .intent import read
 from .models import AssembleRequest, AssembleResponse, BundleItem, Evidence, QueryExplain, SearchRequest, TokenReport
+from .schema import FILE_CALLS
 from .search import search_files, select_terms
 from .testnames import named_tests
 from .tokens import COUNTER, at_least, count_tokens
@@ -33,11 +34,11 @@ NEIGHBOURS_PER_EDGE = 4
 # bundles on the dev set: 0.61 of them hold fixed lines with 3 more spans at 0.7, 0.66 with 7 at 0.9).
 _CAPSULE_KEY_LINES = 6
 _BUILTINS = frozenset(dir(builtins))
-# Asked with the symbol's file id, SQLite reads this symbol's few calls through the (file_id, symbol_id)
-# index; a plan through the name index (for the GROUP BY) would scan every call (100+ ms on Django).
+# Asked with the symbol's file id, SQLite reads only that file's calls (``schema.FILE_CALLS``); a plan
+# through the name index (for the GROUP BY) would scan every call (100+ ms on Django).
 # The first of the name's calls as written (``schema.callee_text``) tells a bare ``len()`` from ``x.len()``.
-CALLEES_SQL = """SELECT name, min(coalesce(callee || name, name)) FROM calls WHERE file_id = ? AND symbol_id = ?
-                 GROUP BY name ORDER BY min(line) LIMIT 32"""
+CALLEES_SQL = f"""SELECT e.name, min(coalesce(e.callee || e.name, e.name)) FROM files f JOIN calls e ON {FILE_CALLS}
+                  WHERE f.id = ? AND e.symbol_id = ? GROUP BY e.name ORDER BY min(e.line) LIMIT 32"""
 _DOC_LINES = 4
 
 

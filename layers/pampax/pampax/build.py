@@ -337,7 +337,7 @@ class _Writer:
                 self.encode = chunk_codec.encoder(dictionary)
                 self.decode = chunk_codec.decoder(dictionary)
             self.next_id = {t: conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {t}").fetchone()[0]
-                            for t in ("files", "symbols", "chunks")}
+                            for t in ("files", "symbols", "chunks", "calls")}
             self.conn = conn
         return self.conn
 
@@ -356,7 +356,10 @@ class _Writer:
                 indexed.append((chunk_id, names, path_text, text, fts_parts(names, text)))
             conn.executemany(
                 f"INSERT INTO chunks_fts (chunks_fts, rowid, {columns}) VALUES ('delete', ?, ?, ?, ?, ?)", indexed)
-            for table in ("chunks", "calls", "imports", "test_imports", "symbols"):
+            first_call, call_count = conn.execute("SELECT first_call, call_count FROM files WHERE id = ?",
+                                                  (file.id,)).fetchone()
+            conn.execute("DELETE FROM calls WHERE id BETWEEN ? AND ?", (first_call, first_call + call_count - 1))
+            for table in ("chunks", "imports", "test_imports", "symbols"):
                 conn.execute(f"DELETE FROM {table} WHERE file_id = ?", (file.id,))
             conn.execute("DELETE FROM files WHERE id = ?", (file.id,))
 
@@ -369,9 +372,11 @@ class _Writer:
         by_qualname: dict[str, int] = {}
         for symbol_id, s in zip(symbol_ids, record.symbols):
             by_qualname.setdefault(s.qualname, symbol_id)
-        conn.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        calls = [e for e in record.edges if e.kind == "call"]
+        first_call = self._take("calls", len(calls))
+        conn.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      (file_id, record.path, record.lang, record.sha256, record.size, record.mtime_ns, record.lines,
-                      int(record.is_test)))
+                      int(record.is_test), first_call, len(calls)))
         conn.executemany("INSERT INTO symbols VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             (symbol_id, file_id, s.name, s.name.lower(), s.qualname, s.kind, s.start_line, s.end_line, s.signature,
              s.docstring, s.parent) for symbol_id, s in zip(symbol_ids, record.symbols)])
@@ -379,9 +384,9 @@ class _Writer:
         def scope(edge) -> int | None:
             return by_qualname.get(edge.scope) if edge.scope else None
 
-        conn.executemany("INSERT INTO calls (file_id, symbol_id, name, callee, line) VALUES (?, ?, ?, ?, ?)", [
-            (file_id, scope(e), e.name, schema.callee_stored(e.name, e.detail), e.line)
-            for e in record.edges if e.kind == "call"])
+        conn.executemany("INSERT INTO calls (id, file_id, symbol_id, name, callee, line) VALUES (?, ?, ?, ?, ?, ?)", [
+            (call_id, file_id, scope(e), e.name, schema.callee_stored(e.name, e.detail), e.line)
+            for call_id, e in enumerate(calls, start=first_call)])
         conn.executemany("INSERT INTO imports (file_id, symbol_id, name, module, line) VALUES (?, ?, ?, ?, ?)", [
             (file_id, scope(e), e.name, None if e.detail == e.name else e.detail, e.line)
             for e in record.edges if e.kind == "import"])

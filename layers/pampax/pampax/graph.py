@@ -23,7 +23,7 @@ from .models import (
     SymbolRequest,
     SymbolResponse,
 )
-from .schema import callee_text
+from .schema import FILE_CALLS, callee_text
 from .testnames import named_tests
 
 # Definitions first from code, then tests, each by path and line: the order an agent reads them in.
@@ -61,11 +61,11 @@ def callees(index: Index, request: EdgesRequest) -> EdgesResponse:
     edges: list[Edge] = []
     if definitions:
         ids, files = sorted({row[0] for row in definitions}), sorted({row[7] for row in definitions})
-        # The file ids add nothing to the filter (a symbol id is unique): they let SQLite use the
-        # (file_id, symbol_id) index.
+        # The file ids add nothing to the filter (a symbol id is unique): they let SQLite read only
+        # those files' calls.
         rows = index.query(
-            f"""SELECT f.path, e.line, e.name, e.callee, e.file_id FROM calls e JOIN files f ON f.id = e.file_id
-                WHERE e.file_id IN ({", ".join("?" * len(files))}) AND e.symbol_id IN ({", ".join("?" * len(ids))})
+            f"""SELECT f.path, e.line, e.name, e.callee, e.file_id FROM files f JOIN calls e ON {FILE_CALLS}
+                WHERE f.id IN ({", ".join("?" * len(files))}) AND e.symbol_id IN ({", ".join("?" * len(ids))})
                 ORDER BY f.path, e.line LIMIT ?""",
             (*files, *ids, request.limit + 1))
         edges = [Edge(path=path, line=line, via="call", name=callee_text(name, callee),

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 # 3: FTS5 without contentless_delete, whose deletes left BM25's row count and column totals as they were.
 # 4: edges split into ``calls`` and ``imports``, callee text stored without the name it ends in.
 # 5: ``test_links`` replaced by ``test_imports``: tests named after a name are read from ``symbols``.
-SCHEMA_VERSION = 5
+# 6: a file's calls found by their id range (``files.first_call``, ``call_count``), not by an index.
+SCHEMA_VERSION = 6
 
 # FTS5 column weights for bm25(): a hit in a symbol name outranks one in a path, which outranks the body.
 FTS_COLUMNS = ("names", "path", "body", "parts")
@@ -32,9 +33,12 @@ def create(database: sqlite_utils.Database) -> None:
     eighth of them empty (Django's edge indexes) and cost more per insert.
     """
     database["meta"].create({"key": str, "value": str}, pk="key")
+    # A file's calls are the ``calls`` rows first_call .. first_call + call_count - 1: the writer inserts
+    # them together, so no index on ``calls.file_id`` is needed (it was 2.45 MiB of Django's index).
     database["files"].create(
-        {"id": int, "path": str, "lang": str, "sha256": str, "size": int, "mtime_ns": int, "lines": int, "is_test": int},
-        pk="id", not_null={"path", "lang", "sha256"},
+        {"id": int, "path": str, "lang": str, "sha256": str, "size": int, "mtime_ns": int, "lines": int, "is_test": int,
+         "first_call": int, "call_count": int},
+        pk="id", not_null={"path", "lang", "sha256", "first_call", "call_count"},
     )
     database["symbols"].create(
         {"id": int, "file_id": int, "name": str, "lname": str, "qualname": str, "kind": str, "start_line": int,
@@ -91,11 +95,13 @@ def create_indexes(database: sqlite_utils.Database) -> None:
     database["symbols"].create_index(["file_id", "start_line"])
     database["chunks"].create_index(["file_id", "start_line"])
     database["calls"].create_index(["name"])
-    # One index for a refresh's deletes by file and for a symbol's callees (asked with its file id).
-    database["calls"].create_index(["file_id", "symbol_id"])
     database["imports"].create_index(["file_id"])
     database["test_imports"].create_index(["name"])
     database["test_imports"].create_index(["file_id"])
+
+
+# The calls of the file ``f``, for a join ``files f JOIN calls e ON <this>`` (SQLite reads the rowid range).
+FILE_CALLS = "e.id BETWEEN f.first_call AND f.first_call + f.call_count - 1"
 
 
 def callee_stored(name: str, callee: str) -> str | None:
