@@ -23,6 +23,7 @@ _CODE = [f'def handler_{i}(request, user_id={i}):\n    """Return order {i} of th
 def small_dictionary(monkeypatch):
     """Train 1 KiB dictionaries, so that a repository of a few files gets one."""
     monkeypatch.setattr(chunk_codec, "DICTIONARY_BYTES", 1024)
+    monkeypatch.setattr(chunk_codec, "MIN_DICTIONARY_BYTES", 256)
 
 
 def test_a_dictionary_trained_on_code_shrinks_it(small_dictionary):
