@@ -186,6 +186,18 @@ def test_snippets_keep_their_relative_indentation(tmp_path):
     assert hit.snippet.splitlines() == ["class Builder:", "    def build_index(", "        root,"]
 
 
+def test_a_snippet_starts_at_the_first_line_holding_a_matched_term(tmp_path):
+    from pampax.build import build_index
+    from pampax.index import open_index
+
+    # "İ" lowercases to two characters: offsets in the lowercased text are not offsets in the text
+    (tmp_path / "city.py").write_text('"""' + "İ" * 40 + '"""\nLIMIT = 1\n\n\ndef refund_order(order):\n'
+                                      '    return order.total\n')
+    with open_index(build_index(tmp_path).index) as index:
+        hit = search(index, SearchRequest(query="refund_order")).results[0]
+    assert hit.snippet.splitlines() == ["def refund_order(order):", "    return order.total"]
+
+
 def test_a_hit_matched_through_its_path_lists_that_term(shop_index):
     hit = next(h for h in _top(shop_index, "orders", limit=20) if h.path == "shop/orders.py")
     assert "orders" in hit.explain.matched_terms
