@@ -1,5 +1,7 @@
 """The code graph read from a real index of the shop fixture."""
 
+from pathlib import Path
+
 import pytest
 
 from pampax import graph
@@ -54,3 +56,24 @@ def test_outline_lists_a_files_symbols_in_order(shop_index):
     assert [s.symbol for s in outline.symbols] == ["USERS", "UserNotFound", "get_user_by_id", "count_users"]
     with pytest.raises(PathNotFound):
         graph.outline(shop_index, OutlineRequest(path="shop/missing.py"))
+
+
+def test_an_outline_gives_each_symbol_the_parent_the_parser_found(tmp_path):
+    # GIVEN the polyglot fixture (Rust impls and Go methods name their parents unlike their qualnames)
+    import shutil
+
+    from pampax.build import build_index
+    from pampax.index import open_index
+    from pampax.parse import parse
+
+    repo = shutil.copytree(Path(__file__).parent / "fixtures" / "polyglot", tmp_path / "polyglot")
+    with open_index(build_index(repo).index) as index:
+        for path in sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.suffix in _PARSED):
+            # WHEN its outline is read from the index THEN every parent is the parser's
+            outline = graph.outline(index, OutlineRequest(path=path))
+            parsed = sorted(parse((repo / path).read_bytes(), _PARSED[Path(path).suffix]).symbols,
+                            key=lambda s: (s.start_line, -s.end_line))
+            assert [(s.symbol, s.parent) for s in outline.symbols] == [(s.qualname, s.parent) for s in parsed], path
+
+
+_PARSED = {".py": "python", ".go": "go", ".rs": "rust", ".js": "javascript", ".ts": "typescript", ".java": "java"}

@@ -379,7 +379,8 @@ class _Writer:
                       int(record.is_test), first_call, len(calls)))
         conn.executemany("INSERT INTO symbols VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             (symbol_id, file_id, s.name, s.name.lower(), s.qualname, s.kind, s.start_line, s.end_line, s.signature,
-             s.docstring, s.parent) for symbol_id, s in zip(symbol_ids, record.symbols)])
+             s.docstring, schema.parent_stored(s.qualname, s.parent))
+            for symbol_id, s in zip(symbol_ids, record.symbols)])
 
         def scope(edge) -> int | None:
             return by_qualname.get(edge.scope) if edge.scope else None

@@ -23,7 +23,7 @@ from .models import (
     SymbolRequest,
     SymbolResponse,
 )
-from .schema import FILE_CALLS, callee_text
+from .schema import FILE_CALLS, callee_text, parent_of
 from .testnames import named_tests
 
 # Definitions first from code, then tests, each by path and line: the order an agent reads them in.
@@ -105,7 +105,7 @@ def outline(index: Index, request: OutlineRequest) -> OutlineResponse:
         """SELECT qualname, kind, start_line, end_line, signature, parent FROM symbols
            WHERE file_id = ? ORDER BY start_line, -end_line""", (file_id,))
     symbols = [OutlineSymbol(path=path, start_line=start, end_line=end, symbol=qualname, kind=kind, lang=lang,
-                             signature=signature, parent=parent)
+                             signature=signature, parent=parent_of(qualname, parent))
                for qualname, kind, start, end, signature, parent in rows]
     return OutlineResponse(path=path, lang=lang, lines=lines, generation=index.generation, symbols=symbols)
 

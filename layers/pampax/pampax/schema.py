@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 # 4: edges split into ``calls`` and ``imports``, callee text stored without the name it ends in.
 # 5: ``test_links`` replaced by ``test_imports``: tests named after a name are read from ``symbols``.
 # 6: a file's calls found by their id range (``files.first_call``, ``call_count``), not by an index.
-SCHEMA_VERSION = 6
+# 7: ``symbols.parent`` null when the qualname says it (``parent_stored``).
+SCHEMA_VERSION = 7
 
 # FTS5 column weights for bm25(): a hit in a symbol name outranks one in a path, which outranks the body.
 FTS_COLUMNS = ("names", "path", "body", "parts")
@@ -40,6 +41,7 @@ def create(database: sqlite_utils.Database) -> None:
          "first_call": int, "call_count": int},
         pk="id", not_null={"path", "lang", "sha256", "first_call", "call_count"},
     )
+    # ``parent`` as ``parent_stored`` encodes it: null when the qualname says it.
     database["symbols"].create(
         {"id": int, "file_id": int, "name": str, "lname": str, "qualname": str, "kind": str, "start_line": int,
          "end_line": int, "signature": str, "docstring": str, "parent": str},
@@ -102,6 +104,22 @@ def create_indexes(database: sqlite_utils.Database) -> None:
 
 # The calls of the file ``f``, for a join ``files f JOIN calls e ON <this>`` (SQLite reads the rowid range).
 FILE_CALLS = "e.id BETWEEN f.first_call AND f.first_call + f.call_count - 1"
+
+
+def parent_stored(qualname: str, parent: str | None) -> str | None:
+    """Return how ``symbols.parent`` stores a symbol's parent: null when it is what the qualname says
+    (``Cart`` for ``Cart.total``, none for ``total``; most symbols), else the parent itself, or "" for
+    none although the qualname is dotted (a Go method ``Recv.method`` at top level)."""
+    if parent == (qualname.rpartition(".")[0] or None):
+        return None
+    return parent or ""
+
+
+def parent_of(qualname: str, stored: str | None) -> str | None:
+    """Return a symbol's parent from its ``symbols`` row: the inverse of ``parent_stored``."""
+    if stored is None:
+        return qualname.rpartition(".")[0] or None
+    return stored or None
 
 
 def callee_stored(name: str, callee: str) -> str | None:
