@@ -4,8 +4,9 @@ Chunk text was a third of an index (Django: 34 of 101 MiB). One chunk alone is t
 compressor to find much to reuse, so a dictionary trained on the first chunks of the build supplies
 what the chunks share (keywords, common identifiers, indentation): Django's text shrinks to 0.27 of
 its size (0.28 with zstd's default 112 KiB dictionary), against 0.38 for plain zlib and 0.29 for zlib
-with a 32 KiB preset dictionary (trained the same way), and a chunk decompresses in about 4 µs (zlib: 9). The dictionary is stored in the index
-(``text_dictionary``); refreshes of that file reuse it, a new file trains its own.
+with a 32 KiB preset dictionary (trained the same way), and a chunk decompresses in about 4 µs (zlib:
+9). The dictionary is stored in the index (``text_dictionary``); refreshes of that file reuse it, a
+new file trains its own.
 
 Readers never see the bytes: ``register`` adds the SQL function ``chunk_text(blob)`` to a connection,
 so a query decompresses only the rows it returns, after every filter ran.

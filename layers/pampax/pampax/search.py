@@ -377,19 +377,11 @@ def _best_symbols(index: Index, candidates: list[_Candidate], plan: QueryPlan) -
                 (*files, *qualnames)):
             kinds[(file_id, qualname)] = kind  # the last row written is the file's first definition
     unnamed = [c.chunk_id for c in candidates if c.chunk_id not in named]
-    main = dict.fromkeys(unnamed, (None, None))
-    if unnamed:
-        main.update((chunk_id, (qualname, kind)) for chunk_id, qualname, kind in index.query(
-            f"""SELECT c.id, s.qualname, s.kind FROM chunks c JOIN symbols s ON s.id = c.symbol_id
-                WHERE c.id IN ({','.join('?' * len(unnamed))})""", unnamed))
-    best = {}
-    for c in candidates:
-        if c.chunk_id in named:
-            best[c.chunk_id] = (named[c.chunk_id][1], kinds.get(named[c.chunk_id], c.kind))
-        else:
-            qualname, kind = main[c.chunk_id]
-            best[c.chunk_id] = (qualname, kind) if qualname is not None else (None, c.kind)
-    return best
+    main = {chunk_id: (qualname, kind) for chunk_id, qualname, kind in index.query(
+        f"""SELECT c.id, s.qualname, s.kind FROM chunks c JOIN symbols s ON s.id = c.symbol_id
+            WHERE c.id IN ({','.join('?' * len(unnamed))})""", unnamed)} if unnamed else {}
+    return {c.chunk_id: (named[c.chunk_id][1], kinds.get(named[c.chunk_id], c.kind)) if c.chunk_id in named
+            else main.get(c.chunk_id, (None, c.kind)) for c in candidates}
 
 
 def matched_terms(text: str, terms: list[str]) -> list[str]:
@@ -427,9 +419,9 @@ def matched_terms(text: str, terms: list[str]) -> list[str]:
 
 @functools.lru_cache(maxsize=1024)
 def _whole_word(term: str) -> re.Pattern:
-    """Return the pattern of ``term`` as a whole token; led by the term itself, so re finds candidates by a
-    literal scan (a lookbehind first made it try every position: most of ``matched_terms`` on long chunks)."""
-    return re.compile(re.escape(term) + r"(?<!\w" + "." * len(term) + r")(?!\w)", re.DOTALL)
+    """Return the pattern of ``term`` as a whole token, led by the term (see ``_token_run``): a leading
+    lookbehind made re try every position, most of ``matched_terms`` on long chunks."""
+    return _token_run([term])
 
 
 def _snippet(candidate: _Candidate, matched: list[str]) -> str:
