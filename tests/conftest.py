@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -14,12 +16,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def damage_pages(index_file: Path, out: Path) -> Path:
-    """Write ``index_file`` to ``out`` with every b-tree page's cells overwritten but page 1 (header, schema)
-    intact: it opens, and ``PRAGMA quick_check`` or the first query reaching a page finds the damage."""
+    """Write ``index_file`` to ``out`` with every b-tree page's cells overwritten but the schema's pages
+    (page 1 and any the schema grew into), ``meta``'s (page 2) and the last intact: it opens, and
+    ``PRAGMA quick_check`` or the first query reaching a page finds the damage."""
     data = bytearray(index_file.read_bytes())
     page = 4096
-    for offset in range(2 * page, len(data) - page, page):
-        data[offset + 8: offset + 64] = b"\xff" * 56
+    with closing(sqlite3.connect(index_file)) as conn:  # the stdlib module's build has dbstat
+        schema = {n for (n,) in conn.execute("SELECT pageno FROM dbstat WHERE name = 'sqlite_schema'")}
+    for number in range(3, len(data) // page):
+        if number not in schema:
+            offset = (number - 1) * page
+            data[offset + 8: offset + 64] = b"\xff" * 56
     out.write_bytes(bytes(data))
     return out
 

@@ -106,4 +106,4 @@ def test_callee_lookup_reads_only_the_files_calls(shop_index):
     from pampax.assemble import CALLEES_SQL
 
     plan = " ".join(row[-1] for row in shop_index.query(f"EXPLAIN QUERY PLAN {CALLEES_SQL}", (1, 1)))
-    assert "SEARCH f USING INTEGER PRIMARY KEY (rowid=?)" in plan and "SEARCH e USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in plan, plan
+    assert "SEARCH f USING INTEGER PRIMARY KEY (rowid=?)" in plan and "SEARCH call_edges USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in plan, plan

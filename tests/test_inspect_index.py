@@ -31,7 +31,7 @@ def test_figures_match_what_sqlite_reads(built):
     # THEN rows, pages and the freelist are what SQLite itself says
     conn = _stdlib(path)
     tables = {t.name: t for t in analysis.tables}
-    for name in ("files", "symbols", "chunks", "calls", "imports", "test_imports", "chunks_fts_data", "meta"):
+    for name in ("files", "symbols", "chunks", "call_edges", "call_names", "imports", "test_imports", "chunks_fts_data", "meta"):
         assert tables[name].rows == conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0], name
     assert tables["files"].rows == report.files and tables["chunks"].rows == report.chunks
     for pragma in ("page_count", "freelist_count", "page_size"):
@@ -39,10 +39,11 @@ def test_figures_match_what_sqlite_reads(built):
     # AND every used page belongs to exactly one b-tree: dbstat's bytes plus the free pages are the file
     s = analysis.storage
     assert sum(t.bytes for t in analysis.tables) + s.freelist_count * s.page_size == s.page_count * s.page_size
-    assert tables["idx_calls_name"].type == "index" and tables["idx_calls_name"].table == "calls"
+    assert tables["idx_call_edges_name_id"].type == "index" and tables["idx_call_edges_name_id"].table == "call_edges"
+    assert "calls" not in tables  # a view holds no pages
     # AND the breakdowns are the tables' own, and the build's skips were recorded
     assert analysis.languages == dict(conn.execute("SELECT lang, count(*) FROM files GROUP BY lang ORDER BY lang"))
-    assert analysis.edges == {"call": tables["calls"].rows, "import": tables["imports"].rows} and report.edges == sum(
+    assert analysis.edges == {"call": tables["call_edges"].rows, "import": tables["imports"].rows} and report.edges == sum(
         analysis.edges.values())
     assert analysis.skipped == report.skipped == {"binary": 1, "minified": 1}
     assert analysis.largest_files[0].bytes == conn.execute("SELECT max(size) FROM files").fetchone()[0]

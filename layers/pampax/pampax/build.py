@@ -337,7 +337,8 @@ class _Writer:
                 self.encode = chunk_codec.encoder(dictionary)
                 self.decode = chunk_codec.decoder(dictionary)
             self.next_id = {t: conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {t}").fetchone()[0]
-                            for t in ("files", "symbols", "chunks", "calls")}
+                            for t in ("files", "symbols", "chunks", "call_edges", "call_names")}
+            self.name_ids: dict[str, int] = {}
             self.conn = conn
         return self.conn
 
@@ -358,7 +359,7 @@ class _Writer:
                 f"INSERT INTO chunks_fts (chunks_fts, rowid, {columns}) VALUES ('delete', ?, ?, ?, ?, ?)", indexed)
             first_call, call_count = conn.execute("SELECT first_call, call_count FROM files WHERE id = ?",
                                                   (file.id,)).fetchone()
-            conn.execute("DELETE FROM calls WHERE id BETWEEN ? AND ?", (first_call, first_call + call_count - 1))
+            conn.execute("DELETE FROM call_edges WHERE id BETWEEN ? AND ?", (first_call, first_call + call_count - 1))
             for table in ("chunks", "imports", "test_imports", "symbols"):
                 conn.execute(f"DELETE FROM {table} WHERE file_id = ?", (file.id,))
             conn.execute("DELETE FROM files WHERE id = ?", (file.id,))
@@ -373,7 +374,7 @@ class _Writer:
         for symbol_id, s in zip(symbol_ids, record.symbols):
             by_qualname.setdefault(s.qualname, symbol_id)
         calls = [e for e in record.edges if e.kind == "call"]
-        first_call = self._take("calls", len(calls))
+        first_call = self._take("call_edges", len(calls))
         conn.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      (file_id, record.path, record.lang, record.sha256, record.size, record.mtime_ns, record.lines,
                       int(record.is_test), first_call, len(calls)))
@@ -385,8 +386,8 @@ class _Writer:
         def scope(edge) -> int | None:
             return by_qualname.get(edge.scope) if edge.scope else None
 
-        conn.executemany("INSERT INTO calls (id, file_id, symbol_id, name, callee, line) VALUES (?, ?, ?, ?, ?, ?)", [
-            (call_id, file_id, scope(e), e.name, schema.callee_stored(e.name, e.detail), e.line)
+        conn.executemany("INSERT INTO call_edges VALUES (?, ?, ?, ?, ?, ?)", [
+            (call_id, file_id, scope(e), self._name_id(e.name), schema.callee_stored(e.name, e.detail), e.line)
             for call_id, e in enumerate(calls, start=first_call)])
         conn.executemany("INSERT INTO imports (file_id, symbol_id, name, module, line) VALUES (?, ?, ?, ?, ?)", [
             (file_id, scope(e), e.name, None if e.detail == e.name else e.detail, e.line)
@@ -459,6 +460,22 @@ class _Writer:
             self.conn = None
         if not self.in_place:
             self.temporary.unlink(missing_ok=True)
+
+    def _name_id(self, name: str) -> int:
+        """Return the ``call_names`` id of ``name``, adding the name when the index lacks it.
+
+        Names a refresh no longer calls stay: an unused name costs a few bytes and answers nothing.
+        """
+        found = self.name_ids.get(name)
+        if found is None:
+            row = self.conn.execute("SELECT id FROM call_names WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                found = self._take("call_names", 1)
+                self.conn.execute("INSERT INTO call_names VALUES (?, ?)", (found, name))
+            else:
+                found = row[0]
+            self.name_ids[name] = found
+        return found
 
     def _take(self, table: str, count: int) -> int:
         first = self.next_id[table]
