@@ -225,3 +225,30 @@ def test_matched_terms_are_what_fts_matches(pieces, extra):
     expected = [t for t in terms if conn.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
                                                  ('"' + t + '"',)).fetchone()[0]]
     assert matched_terms(text, terms) == expected
+
+
+
+
+def test_a_term_in_half_the_chunks_is_matched_only_while_the_others_cannot_fill_the_pool(tmp_path, monkeypatch):
+    # GIVEN a repository where "widget" is in every chunk and "alpha" in one, and the FTS queries it runs
+    from pampax import search as search_module
+    from pampax.build import build_index
+    from pampax.index import open_index
+
+    for n in range(8):
+        (tmp_path / f"mod{n}.py").write_text(f"def widget_{n}():\n    return 'widget'\n")
+    (tmp_path / "rare.py").write_text("def alpha():\n    return 'widget'\n")
+    with open_index(build_index(tmp_path).index) as index:
+        matches = []
+        query = index.query
+        monkeypatch.setattr(index, "query", lambda sql, params=(): (
+            matches.append(params[0]) if "bm25(" in sql else None, query(sql, params))[1])
+        wide = search(index, SearchRequest(query="widget alpha"))
+        # WHEN "alpha" alone matches as many rows as the pool holds
+        monkeypatch.setattr(search_module, "_MIN_CANDIDATES", 1)
+        monkeypatch.setattr(search_module, "_CANDIDATES_PER_RESULT", 1)
+        narrow = search(index, SearchRequest(query="widget alpha", limit=1))
+    # THEN BM25 matches "widget" only while "alpha" cannot fill the pool; both stay the query's terms
+    assert matches == ['"widget" OR "alpha"', '"alpha"']
+    assert wide.terms == narrow.terms == ["widget", "alpha"]
+    assert len(wide.results) == 9 and narrow.results[0].path == "rare.py"
