@@ -252,3 +252,31 @@ def test_a_term_in_half_the_chunks_is_matched_only_while_the_others_cannot_fill_
     assert matches == ['"widget" OR "alpha"', '"alpha"']
     assert wide.terms == narrow.terms == ["widget", "alpha"]
     assert len(wide.results) == 9 and narrow.results[0].path == "rare.py"
+
+
+def test_an_identifier_query_scores_only_the_members_rows_once_they_fill_the_pool(tmp_path, monkeypatch):
+    # GIVEN "model" in 9 files of 22 and "save" in two, and the FTS queries search runs
+    from pampax import search as search_module
+    from pampax.build import build_index
+    from pampax.index import open_index
+
+    for n in range(8):
+        (tmp_path / f"mod{n}.py").write_text(f"def model_{n}():\n    return 'model'\n")
+    for n in range(12):
+        (tmp_path / f"misc{n}.py").write_text(f"def misc_{n}():\n    return {n}\n")
+    (tmp_path / "base.py").write_text("class Model:\n    def save(self):\n        return 'model'\n")
+    (tmp_path / "other.py").write_text("def save():\n    return 1\n")
+    with open_index(build_index(tmp_path).index) as index:
+        scored = []
+        query = index.query
+        monkeypatch.setattr(index, "query", lambda sql, params=(): (
+            scored.append("+chunks_fts.rowid IN" in sql) if "bm25(" in sql else None, query(sql, params))[1])
+        wide = search(index, SearchRequest(query="Model.save", limit=2))
+        # WHEN the rows holding "save" fill the pool
+        monkeypatch.setattr(search_module, "_MIN_CANDIDATES", 1)
+        monkeypatch.setattr(search_module, "_CANDIDATES_PER_RESULT", 1)
+        narrow = search(index, SearchRequest(query="Model.save", limit=2))
+    # THEN only then are the rows without "save" left unscored, and the rows scored score as before
+    assert scored == [False, True]
+    assert [(h.path, h.score) for h in narrow.results] == [(h.path, h.score) for h in wide.results][:2]
+    assert narrow.results[0].symbol == "Model.save"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .terms import IDENTIFIER, fold, joined, split_identifier
+from .terms import IDENTIFIER, fold, name_forms, split_identifier
 
 # Every pattern here is linear in the text's length: tokens have bounded lengths and a match can
 # only start where a token starts (a lookbehind), so a 64 KiB run of one letter cannot backtrack.
@@ -115,9 +115,7 @@ class QueryPlan:
         terms: list[str] = []
         for identifier in self.frame_functions() + self.identifiers:
             for piece in identifier.split("."):
-                terms.append(piece.lower())
-                if len(split_identifier(piece)) > 1:
-                    terms.append(joined(piece))
+                terms += name_forms(piece)
         return list(dict.fromkeys(t for t in terms if t))
 
     def word_terms(self) -> list[str]:

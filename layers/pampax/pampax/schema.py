@@ -65,7 +65,8 @@ def create(database: sqlite_utils.Database) -> None:
     # ``callee`` is the call as written, encoded by ``callee_stored`` (most calls are bare or ``receiver.name``).
     database["call_edges"].create(
         {"id": int, "file_id": int, "symbol_id": int, "name_id": int, "callee": str, "line": int},
-        pk="id", foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id"), ("name_id", "call_names", "id")],
+        pk="id",
+        foreign_keys=[("file_id", "files", "id"), ("symbol_id", "symbols", "id"), ("name_id", "call_names", "id")],
     )
     # What queries read: the calls with their names. SQLite flattens the view into the query, so
     # ``WHERE name = ?`` finds the name's id first, then its calls by ``idx_call_edges_name_id``.

@@ -22,7 +22,7 @@ from .filerank import RankedFile, files_by_suffix, rank_files
 from .filters import sql_filters
 from .query import Frame, QueryPlan, plan_query
 from .schema import FTS_WEIGHTS
-from .terms import IDENTIFIER, fts_token, split_identifier
+from .terms import IDENTIFIER, fts_token, name_forms, split_identifier
 
 # How many BM25 candidates to rescore per requested result; boosts rarely lift anything deeper.
 _CANDIDATES_PER_RESULT = 4
@@ -173,14 +173,18 @@ def find_candidates(index: Index, plan: QueryPlan, terms: list[str], request: Se
         return []
     filters, params = sql_filters(request)
     pool = max(limit * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES)
-    match = " OR ".join(fts_token(t) for t in _scoring_terms(index, terms, pool))
+    matched = _scoring_terms(index, terms, pool)
+    members = _member_terms(index, plan, matched, pool)
     # Rank on the FTS table alone (joining only when a filter needs it) and load chunk rows for the
     # pool afterwards: joining every match to its text before the sort cost 10x on long queries.
     join = " JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id" if filters else ""
+    # bm25() runs only on the rows the WHERE keeps; the "+" keeps SQLite from handing the IN list to
+    # FTS5, which would re-run the match once per listed row.
+    scored = "AND +chunks_fts.rowid IN (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)" if members else ""
     scores = dict(index.query(
         f"""SELECT chunks_fts.rowid, bm25(chunks_fts, {_WEIGHTS}) AS rank FROM chunks_fts{join}
-            WHERE chunks_fts MATCH ? {filters} ORDER BY rank, chunks_fts.rowid LIMIT ?""",
-        (match, *params, pool),
+            WHERE chunks_fts MATCH ? {scored} {filters} ORDER BY rank, chunks_fts.rowid LIMIT ?""",
+        (_any(matched), *([_any(members)] if members else []), *params, pool),
     ))
     phrases = _phrase_chunks(index, plan, filters, params) if exact else {}
     # Chunks found only by an exact symbol name or a verbatim message run ranked below the BM25 pool;
@@ -217,6 +221,31 @@ def _scoring_terms(index: Index, terms: list[str], pool: int) -> list[str]:
     if len(scoring) < len(terms) and max((frequency.get(t, 0) for t in scoring), default=0) >= pool:
         return scoring
     return terms
+
+
+def _member_terms(index: Index, plan: QueryPlan, terms: list[str], pool: int) -> list[str]:
+    """Return the member names of an identifier query's dotted names (``save`` of ``Model.save``) when
+    only the chunks holding one are worth scoring; [] to score every match.
+
+    The class or module before the dot is often a common word (``model``: 26 % of Django's chunks)
+    whose rows, without the member, rarely reach the pool, yet bm25() scores each (~0.4 µs a row).
+    So once the member names alone match ``pool`` rows and the other terms match more, only the
+    members' rows are scored, every term still counting in each score.
+    """
+    if plan.intent != "identifier":
+        return []
+    names = {form for i in plan.identifiers if "." in i for form in name_forms(i.rsplit(".", 1)[-1])}
+    members = [t for t in terms if t in names]
+    if not members or len(members) == len(terms):
+        return []
+    frequency = _document_frequencies(index, terms)
+    alone = sum(frequency.get(t, 0) for t in members)  # rows, counting a row holding two forms twice
+    fills = max(frequency.get(t, 0) for t in members) >= pool
+    return members if fills and sum(frequency.values()) - alone > alone else []
+
+
+def _any(terms: list[str]) -> str:
+    return " OR ".join(fts_token(t) for t in terms)
 
 
 def _load_candidates(index: Index, ids: list[int], filters: str, params: list) -> dict[int, _Candidate]:

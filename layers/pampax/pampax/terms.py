@@ -30,6 +30,12 @@ def joined(identifier: str) -> str:
     return "".join(split_identifier(identifier))
 
 
+def name_forms(name: str) -> list[str]:
+    """Return the FTS tokens a name is found by: lowercase whole, then joined when it has parts
+    (``full_clean``, ``fullclean``)."""
+    return [name.lower(), joined(name)] if len(split_identifier(name)) > 1 else [name.lower()]
+
+
 def expand_parts(text: str) -> str:
     """Return the ``parts`` column text for ``text``: parts and joined forms of its compound identifiers.
 
