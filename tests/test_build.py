@@ -233,6 +233,10 @@ def test_open_index_errors(tmp_path):
     sqlite3.connect(tmp_path / "empty.db").execute("CREATE TABLE t(x)")
     with pytest.raises(IndexCorrupt, match="not a pampax index"):
         open_index(tmp_path / "empty.db")
+    # a meta table naming no schema version (another tool's, or its pages damaged) is not "schema None"
+    sqlite3.connect(tmp_path / "meta.db").execute("CREATE TABLE meta(key TEXT, value TEXT)")
+    with pytest.raises(IndexCorrupt, match=r"not a pampax index \(its meta table names no schema version\)"):
+        open_index(tmp_path / "meta.db")
 
 
 def test_refresh_writes_in_place_while_readers_keep_their_snapshot(shop_repo, monkeypatch):

@@ -40,12 +40,14 @@ class Index:
         except db.Error as exc:
             self.conn.close()
             raise IndexCorrupt(f"{self.path} is not a pampax index: {exc}") from exc
-        if self.meta.get("schema_version") != str(schema.SCHEMA_VERSION):
+        version = self.meta.get("schema_version")
+        if version != str(schema.SCHEMA_VERSION):
             self.conn.close()
-            raise IndexCorrupt(
-                f"{self.path} has schema {self.meta.get('schema_version')}, this pampax reads {schema.SCHEMA_VERSION}:"
-                " run `pampax index` again"
-            )
+            if version is None:  # another tool's meta table, or pages damaged under it
+                raise IndexCorrupt(f"{self.path} is not a pampax index (its meta table names no schema version):"
+                                   " run `pampax index` again")
+            raise IndexCorrupt(f"{self.path} has schema {version}, this pampax reads {schema.SCHEMA_VERSION}:"
+                               " run `pampax index` again")
 
     @property
     def generation(self) -> str:
